@@ -1,0 +1,93 @@
+"""The `hf-rnn` command: `hf-rnn train|evaluate|predict ...`; each subcommand parses its own dataclasses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from transformers import HfArgumentParser
+
+
+@dataclass
+class InferenceArguments:
+    """Options of `hf-rnn evaluate` and `hf-rnn predict`."""
+
+    model_name_or_path: str = field(metadata={"help": "Saved model directory (or Hub id)."})
+    batch_size: int = field(default=64, metadata={"help": "Questions per forward pass."})
+    num_threads: int | None = field(default=None, metadata={"help": "Torch CPU threads."})
+
+
+@dataclass
+class EvaluateArguments(InferenceArguments):
+    """Options of `hf-rnn evaluate`."""
+
+    test_file: str = field(default=None, metadata={"help": "Li & Roth label file to score (e.g. TREC_10.label)."})
+
+
+def _parse(dataclass_types: tuple, argv: Sequence[str], prog: str, extra: Callable | None = None) -> tuple:
+    parser = HfArgumentParser(dataclass_types, prog=prog)
+    if extra is not None:
+        extra(parser)
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(argv[0])
+    return parser.parse_args_into_dataclasses(args=list(argv))
+
+
+def train_command(argv: Sequence[str]) -> None:
+    from .training import DataArguments, ModelArguments, RNNTrainingArguments, train
+
+    model_args, data_args, training_args = _parse(
+        (ModelArguments, DataArguments, RNNTrainingArguments), argv, "hf-rnn train"
+    )
+    metrics = train(model_args, data_args, training_args)
+    print(json.dumps({key: metrics[key] for key in sorted(metrics) if key.endswith(("accuracy", "macro_f1"))}))
+
+
+def evaluate_command(argv: Sequence[str]) -> None:
+    from .inference import evaluate_file, load_classifier
+    from .runtime import configure_threads
+
+    (args,) = _parse((EvaluateArguments,), argv, "hf-rnn evaluate")
+    if args.test_file is None:
+        raise SystemExit("hf-rnn evaluate: --test_file is required.")
+    configure_threads(args.num_threads)
+    model, tokenizer = load_classifier(args.model_name_or_path)
+    print(json.dumps(evaluate_file(model, tokenizer, args.test_file, batch_size=args.batch_size)))
+
+
+def predict_command(argv: Sequence[str]) -> None:
+    from .inference import load_classifier, predict
+    from .runtime import configure_threads
+
+    def add_questions(parser: HfArgumentParser) -> None:
+        parser.add_argument("questions", nargs="*", help="Questions to classify (none: one per line on stdin).")
+
+    args, rest = _parse((InferenceArguments,), argv, "hf-rnn predict", add_questions)
+    questions = rest.questions or [line.rstrip("\n") for line in sys.stdin]
+    configure_threads(args.num_threads)
+    model, tokenizer = load_classifier(args.model_name_or_path)
+    for question, answer in zip(questions, predict(model, tokenizer, questions, batch_size=args.batch_size)):
+        print(json.dumps({"text": question, **answer}))
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {
+    "train": train_command,
+    "evaluate": evaluate_command,
+    "predict": predict_command,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `hf-rnn` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        names = "|".join(COMMANDS)
+        raise SystemExit(f"usage: hf-rnn {{{names}}} [options]  (hf-rnn COMMAND --help for the options)")
+
+    COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+"""Recurrent sequence classifiers (simple RNN, GRU, LSTM) as Hugging Face `PreTrainedModel`s.
+
+The three families share every line of code but the recurrent layer they build. Padding, on either side, never reaches
+the pooled vector: the real tokens of each row are moved to the front, packed with `pack_padded_sequence`, and the
+outputs are put back in the caller's layout.
+
+This file travels to the Hub as remote code: it may import only `torch`, `transformers` and the configuration file.
+"""
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
+
+from .configuration_hf_rnn import GRUConfig, LSTMConfig, RecurrentConfig, RNNConfig
+
+
+def _left_align(mask: torch.Tensor) -> torch.Tensor | None:
+    """Per-row permutation moving the real tokens (mask 1) to the front in their order, or `None` if they already are."""
+    if not bool((mask[:, 1:] > mask[:, :-1]).any()):
+        return None
+    return torch.argsort((mask == 0).to(torch.int8), dim=1, stable=True)
+
+
+def _permute_tokens(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """Reorder dimension 1 of a `(batch, length, ...)` tensor by the per-row permutation `order`."""
+    index = order.view(*order.shape, *([1] * (tensor.dim() - 2))).expand_as(tensor)
+    return tensor.gather(1, index)
+
+
+class AdditiveAttentionPooling(nn.Module):
+    """Additive (Bahdanau-style) attention over the outputs: `a = softmax(v^T tanh(W h_t + b))`, `pooled = sum_t a_t h_t`."""
+
+    def __init__(self, input_size: int, attention_size: int):
+        super().__init__()
+        self.projection = nn.Linear(input_size, attention_size)
+        self.score = nn.Linear(attention_size, 1, bias=False)
+
+    def forward(self, outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scores = self.score(torch.tanh(self.projection(outputs))).squeeze(-1)
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        weights = torch.softmax(scores, dim=-1)
+        return torch.bmm(weights.unsqueeze(1), outputs).squeeze(1)
+
+
+class RecurrentPreTrainedModel(PreTrainedModel):
+    """Weight initialisation and loading conventions shared by the three recurrent families."""
+
+    config_class = RecurrentConfig
+    base_model_prefix = "encoder"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = False
+
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        if isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.padding_idx is not None and not getattr(module.weight, "_is_hf_initialized", False):
+                with torch.no_grad():
+                    module.weight[module.padding_idx].zero_()
+        elif isinstance(module, nn.RNNBase):
+            gates = module.weight_hh_l0.shape[0] // module.hidden_size
+            for name, param in module.named_parameters():
+                if getattr(param, "_is_hf_initialized", False):
+                    continue
+                if name.startswith("weight_ih"):
+                    for gate in param.chunk(gates, dim=0):
+                        init.xavier_uniform_(gate)
+                elif name.startswith("weight_hh"):
+                    for gate in param.chunk(gates, dim=0):
+                        init.orthogonal_(gate)
+                else:
+                    init.zeros_(param)
+                    if isinstance(module, nn.LSTM) and name.startswith("bias_ih"):
+                        # Forget-gate bias 1 (gate order i, f, g, o): remember by default early in training.
+                        init.ones_(param[module.hidden_size : 2 * module.hidden_size])
+
+
+class RecurrentModel(RecurrentPreTrainedModel):
+    """
+    Bare recurrent encoder: token embeddings, `num_layers` recurrent layers and a pooling of the last layer's outputs.
+    Subclasses choose the recurrent layer by overriding [`~RecurrentModel.build_recurrent_layer`].
+    """
+
+    def __init__(self, config: RecurrentConfig):
+        super().__init__(config)
+        self.embeddings = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
+        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        output_size = config.hidden_size * config.num_directions
+        self.layers = nn.ModuleList(
+            self.build_recurrent_layer(config.embedding_dim if index == 0 else output_size)
+            for index in range(config.num_layers)
+        )
+        self.rnn_dropout = nn.Dropout(config.rnn_dropout)
+        self.attention = (
+            AdditiveAttentionPooling(output_size, config.attention_size) if config.pooling == "attention" else None
+        )
+        self.post_init()
+
+    @property
+    def output_size(self) -> int:
+        """Size of the pooled vector (and of each per-token output)."""
+        return self.config.hidden_size * self.config.num_directions
+
+    def build_recurrent_layer(self, input_size: int) -> nn.RNNBase:
+        """Return one single-layer recurrent module reading vectors of size `input_size` (batch first)."""
+        raise NotImplementedError
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embeddings = value
+
+    def _drop_words(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.config.word_dropout == 0 or self.config.unk_token_id is None:
+            return input_ids
+        dropped = (torch.rand(input_ids.shape, device=input_ids.device) < self.config.word_dropout) & mask
+        return input_ids.masked_fill(dropped, self.config.unk_token_id)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BaseModelOutputWithPooling | tuple:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`):
+                Token ids from the model's tokenizer.
+            attention_mask (`torch.Tensor` of shape `(batch_size, sequence_length)`, *optional*):
+                1 for real tokens, 0 for padding (left, right or both). Defaults to all ones.
+            inputs_embeds (`torch.FloatTensor` of shape `(batch_size, sequence_length, embedding_dim)`, *optional*):
+                Embedded tokens, in place of `input_ids`.
+            output_hidden_states (`bool`, *optional*):
+                Also return the embeddings and the outputs of every recurrent layer.
+            return_dict (`bool`, *optional*):
+                Return a [`~modeling_outputs.BaseModelOutputWithPooling`] rather than a tuple.
+
+        Returns:
+            [`~modeling_outputs.BaseModelOutputWithPooling`]: `last_hidden_state` holds the last layer's outputs in the
+            caller's token layout (zeros at padding), `pooler_output` the pooled vector.
+        """
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of `input_ids` and `inputs_embeds`.")
+        reference = input_ids if input_ids is not None else inputs_embeds
+        batch_size, length = reference.shape[:2]
+        if attention_mask is None:
+            attention_mask = torch.ones(batch_size, length, dtype=torch.long, device=reference.device)
+        elif attention_mask.shape != (batch_size, length):
+            raise ValueError(
+                f"`attention_mask` has shape {tuple(attention_mask.shape)}, expected {(batch_size, length)}."
+            )
+        mask = attention_mask.bool()
+        if length == 0:  # an empty question: read one padding token instead of nothing
+            mask = mask.new_zeros(batch_size, 1)
+            if input_ids is not None:
+                input_ids = input_ids.new_full((batch_size, 1), self.config.pad_token_id or 0)
+            else:
+                inputs_embeds = inputs_embeds.new_zeros(batch_size, 1, inputs_embeds.shape[-1])
+            length = 1
+
+        order = _left_align(mask)
+        if order is not None:
+            mask = _permute_tokens(mask, order)
+            if input_ids is not None:
+                input_ids = _permute_tokens(input_ids, order)
+            else:
+                inputs_embeds = _permute_tokens(inputs_embeds, order)
+        # An empty row keeps one (padding) step so that every row has a state; this never depends on the batch.
+        lengths = mask.sum(dim=1).clamp(min=1)
+        valid = torch.arange(length, device=mask.device).unsqueeze(0) < lengths.unsqueeze(1)
+
+        if inputs_embeds is None:
+            inputs_embeds = self.embeddings(self._drop_words(input_ids, mask))
+        hidden = self.embedding_dropout(inputs_embeds)
+        packed = pack_padded_sequence(hidden, lengths.cpu(), batch_first=True, enforce_sorted=False)
+
+        all_hidden_states = [hidden] if output_hidden_states else None
+        final_state = None
+        for index, layer in enumerate(self.layers):
+            if index > 0:
+                packed = PackedSequence(
+                    self.rnn_dropout(packed.data), packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+                )
+            packed, final_state = layer(packed)
+            if output_hidden_states:
+                all_hidden_states.append(pad_packed_sequence(packed, batch_first=True, total_length=length)[0])
+        outputs = (
+            all_hidden_states[-1]
+            if output_hidden_states
+            else pad_packed_sequence(packed, batch_first=True, total_length=length)[0]
+        )
+        if isinstance(final_state, tuple):  # LSTM: (h_n, c_n)
+            final_state = final_state[0]
+
+        pooled = self._pool(outputs, valid, final_state)
+
+        if order is not None:
+            inverse = torch.argsort(order, dim=1)
+            outputs = _permute_tokens(outputs, inverse)
+            if output_hidden_states:
+                all_hidden_states = [_permute_tokens(state, inverse) for state in all_hidden_states]
+        hidden_states = tuple(all_hidden_states) if output_hidden_states else None
+        if not return_dict:
+            return tuple(value for value in (outputs, pooled, hidden_states) if value is not None)
+        return BaseModelOutputWithPooling(last_hidden_state=outputs, pooler_output=pooled, hidden_states=hidden_states)
+
+    def _pool(self, outputs: torch.Tensor, valid: torch.Tensor, final_state: torch.Tensor) -> torch.Tensor:
+        pooling = self.config.pooling
+        if pooling == "last":
+            # final_state: (num_directions, batch, hidden) of the last layer -> (batch, num_directions * hidden)
+            return final_state.transpose(0, 1).reshape(final_state.shape[1], -1)
+        if pooling == "mean":
+            summed = (outputs * valid.unsqueeze(-1)).sum(dim=1)
+            return summed / valid.sum(dim=1, keepdim=True).to(outputs.dtype)
+        if pooling == "max":
+            return outputs.masked_fill(~valid.unsqueeze(-1), torch.finfo(outputs.dtype).min).max(dim=1).values
+        return self.attention(outputs, valid)
+
+
+class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
+    """
+    A recurrent encoder with a linear classification layer on its pooled vector. Subclasses set `encoder_class`.
+    """
+
+    encoder_class: ClassVar[type[RecurrentModel]]
+
+    def __init__(self, config: RecurrentConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.encoder = self.encoder_class(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = nn.Linear(self.encoder.output_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.encoder.embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.encoder.embeddings = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> SequenceClassifierOutput | tuple:
+        r"""
+        Args:
+            input_ids, attention_mask, inputs_embeds, output_hidden_states, return_dict:
+                As in [`RecurrentModel.forward`].
+            labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
+                Class ids for the cross-entropy loss (float targets for `problem_type="regression"` or
+                `"multi_label_classification"`).
+
+        Returns:
+            [`~modeling_outputs.SequenceClassifierOutput`] with `logits` of shape `(batch_size, num_labels)`, and
+            `loss` when `labels` are given.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        encoded = self.encoder(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            inputs_embeds=inputs_embeds,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        logits = self.classifier(self.dropout(encoded.pooler_output))
+        loss = self._loss(logits, labels) if labels is not None else None
+        if not return_dict:
+            output = (logits,) + ((encoded.hidden_states,) if encoded.hidden_states is not None else ())
+            return ((loss,) + output) if loss is not None else output
+        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.config.problem_type is None:
+            if self.num_labels == 1:
+                self.config.problem_type = "regression"
+            elif labels.dtype in (torch.long, torch.int):
+                self.config.problem_type = "single_label_classification"
+            else:
+                self.config.problem_type = "multi_label_classification"
+        if self.config.problem_type == "regression":
+            return nn.functional.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
+        if self.config.problem_type == "multi_label_classification":
+            return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+        return nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
+
+
+class RNNModel(RecurrentModel):
+    """Bare simple (Elman) RNN encoder: `h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`."""
+
+    config_class = RNNConfig
+
+    def build_recurrent_layer(self, input_size: int) -> nn.RNN:
+        return nn.RNN(
+            input_size,
+            self.config.hidden_size,
+            nonlinearity=self.config.nonlinearity,
+            batch_first=True,
+            bidirectional=self.config.bidirectional,
+        )
+
+
+class GRUModel(RecurrentModel):
+    """Bare GRU encoder."""
+
+    config_class = GRUConfig
+
+    def build_recurrent_layer(self, input_size: int) -> nn.GRU:
+        return nn.GRU(input_size, self.config.hidden_size, batch_first=True, bidirectional=self.config.bidirectional)
+
+
+class LSTMModel(RecurrentModel):
+    """Bare LSTM encoder."""
+
+    config_class = LSTMConfig
+
+    def build_recurrent_layer(self, input_size: int) -> nn.LSTM:
+        return nn.LSTM(input_size, self.config.hidden_size, batch_first=True, bidirectional=self.config.bidirectional)
+
+
+class RNNForSequenceClassification(RecurrentForSequenceClassification):
+    """Simple RNN sequence classifier."""
+
+    config_class = RNNConfig
+    encoder_class = RNNModel
+
+
+class GRUForSequenceClassification(RecurrentForSequenceClassification):
+    """GRU sequence classifier."""
+
+    config_class = GRUConfig
+    encoder_class = GRUModel
+
+
+class LSTMForSequenceClassification(RecurrentForSequenceClassification):
+    """LSTM sequence classifier."""
+
+    config_class = LSTMConfig
+    encoder_class = LSTMModel
+
+
+__all__ = [
+    "RecurrentPreTrainedModel",
+    "RecurrentModel",
+    "RecurrentForSequenceClassification",
+    "RNNModel",
+    "GRUModel",
+    "LSTMModel",
+    "RNNForSequenceClassification",
+    "GRUForSequenceClassification",
+    "LSTMForSequenceClassification",
+]

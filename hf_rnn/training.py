@@ -1,0 +1,249 @@
+"""Training with `transformers.Trainer`: argument dataclasses, model construction and the `train` entry point."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+from datasets import DatasetDict
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from . import ARCHITECTURES
+from .data import LABEL_COLUMNS, load_trec
+from .metrics import compute_metrics
+from .modeling_hf_rnn import RecurrentForSequenceClassification
+from .runtime import configure_threads
+from .tokenization import TOKENIZER_TYPES, train_tokenizer
+
+logger = logging.getLogger(__name__)
+
+#: Settings each architecture uses where the command line leaves a model option unset (`None`).
+RECOMMENDED_SETTINGS: dict[str, dict[str, object]] = {
+    "rnn": {"embedding_dim": 128, "hidden_size": 128, "num_layers": 1, "bidirectional": False, "pooling": "last"},
+    "gru": {"embedding_dim": 128, "hidden_size": 128, "num_layers": 1, "bidirectional": False, "pooling": "last"},
+    "lstm": {"embedding_dim": 128, "hidden_size": 128, "num_layers": 1, "bidirectional": False, "pooling": "last"},
+}
+
+
+@dataclass
+class ModelArguments:
+    """Which model to train and its hyperparameters. An option left unset takes the architecture's recommended value."""
+
+    model_type: str = field(default="lstm", metadata={"help": "Architecture.", "choices": list(ARCHITECTURES)})
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "Fine-tune a saved hf_rnn model (directory or Hub id) instead of a new one."}
+    )
+    embedding_dim: int | None = field(default=None, metadata={"help": "Size of the token embeddings."})
+    hidden_size: int | None = field(default=None, metadata={"help": "Size of the recurrent state per direction."})
+    num_layers: int | None = field(default=None, metadata={"help": "Number of stacked recurrent layers."})
+    bidirectional: bool | None = field(default=None, metadata={"help": "Read questions in both directions."})
+    pooling: str | None = field(
+        default=None, metadata={"help": "Pooling of the outputs.", "choices": ["last", "mean", "max", "attention"]}
+    )
+    attention_size: int | None = field(default=None, metadata={"help": "Size of the attention scoring layer."})
+    embedding_dropout: float | None = field(default=None, metadata={"help": "Dropout on the embeddings."})
+    word_dropout: float | None = field(default=None, metadata={"help": "Probability of replacing a word by [UNK]."})
+    rnn_dropout: float | None = field(default=None, metadata={"help": "Dropout between recurrent layers."})
+    classifier_dropout: float | None = field(default=None, metadata={"help": "Dropout before the classifier."})
+    nonlinearity: str | None = field(
+        default=None, metadata={"help": "Simple RNN only: activation.", "choices": ["tanh", "relu"]}
+    )
+    tokenizer_type: str = field(
+        default="word", metadata={"help": "Tokenizer trained on the train split.", "choices": list(TOKENIZER_TYPES)}
+    )
+    vocab_size: int = field(default=8000, metadata={"help": "Largest tokenizer vocabulary."})
+    min_frequency: int = field(default=1, metadata={"help": "Least count for a word to enter the vocabulary."})
+    lowercase: bool = field(default=True, metadata={"help": "Lowercase text before tokenising."})
+    max_length: int = field(default=256, metadata={"help": "Questions are truncated to this many tokens."})
+
+    def config_kwargs(self) -> dict[str, object]:
+        """The model configuration options: the recommended settings overridden by every option that is set."""
+        config_fields = {
+            "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling", "attention_size",
+            "embedding_dropout", "word_dropout", "rnn_dropout", "classifier_dropout",
+        }  # fmt: skip
+        if self.model_type == "rnn":
+            config_fields.add("nonlinearity")
+        elif self.nonlinearity is not None:
+            raise ValueError("`nonlinearity` applies to the simple RNN only (--model_type rnn).")
+        kwargs = dict(RECOMMENDED_SETTINGS[self.model_type])
+        kwargs.update({name: getattr(self, name) for name in config_fields if getattr(self, name) is not None})
+        return kwargs
+
+
+@dataclass
+class DataArguments:
+    """Where the questions come from and which label to learn."""
+
+    train_file: str | None = field(
+        default=None, metadata={"help": "Li & Roth label file (e.g. train_5500.label); without it, the Hub dataset."}
+    )
+    test_file: str | None = field(default=None, metadata={"help": "Held-out label file used as the test split."})
+    dataset_name: str = field(default="CogComp/trec", metadata={"help": "Hub dataset used when no file is given."})
+    label_column: str = field(
+        default="coarse_label", metadata={"help": "Target: 6 coarse or 50 fine classes.", "choices": list(LABEL_COLUMNS)}
+    )
+    validation_fraction: float = field(default=0.1, metadata={"help": "Share of the training file for validation."})
+    test_fraction: float = field(default=0.1, metadata={"help": "Share of the training file for test (no test_file)."})
+    split_seed: int = field(default=42, metadata={"help": "Seed of the train/validation/test split."})
+
+
+@dataclass
+class RNNTrainingArguments(TrainingArguments):
+    """`TrainingArguments` with defaults suited to small recurrent classifiers, plus early stopping and threads."""
+
+    output_dir: str | None = field(default=None, metadata={"help": "Where the model, checkpoints and metrics go."})
+    num_train_epochs: float = field(default=20.0, metadata={"help": "Most epochs (early stopping may end sooner)."})
+    learning_rate: float = field(default=2e-3, metadata={"help": "Peak learning rate of AdamW."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (0: plain Adam)."})
+    per_device_train_batch_size: int = field(default=32, metadata={"help": "Training batch size."})
+    per_device_eval_batch_size: int = field(default=256, metadata={"help": "Evaluation batch size."})
+    eval_strategy: str = field(default="epoch", metadata={"help": "When to evaluate."})
+    save_strategy: str = field(default="epoch", metadata={"help": "When to save a checkpoint."})
+    logging_strategy: str = field(default="epoch", metadata={"help": "When to log the training loss."})
+    load_best_model_at_end: bool = field(default=True, metadata={"help": "Keep the best checkpoint at the end."})
+    metric_for_best_model: str | None = field(default="accuracy", metadata={"help": "Metric that picks the best."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept on disk."})
+    train_sampling_strategy: str = field(
+        default="group_by_length", metadata={"help": "Batch questions of similar length to save padding."}
+    )
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Start afresh even if output_dir holds checkpoints (default: resume)."}
+    )
+    early_stopping_patience: int = field(
+        default=5, metadata={"help": "Stop after this many evaluations without improvement (0: never)."}
+    )
+    num_threads: int | None = field(
+        default=None, metadata={"help": "Torch CPU threads (default: see hf_rnn.runtime.default_num_threads)."}
+    )
+
+
+def build_model(
+    model_args: ModelArguments, tokenizer: PreTrainedTokenizerBase, label_names: list[str]
+) -> RecurrentForSequenceClassification:
+    """A new, randomly initialised classifier sized for `tokenizer` and labelled with `label_names`."""
+    config_class, _, classifier_class = ARCHITECTURES[model_args.model_type]
+    config = config_class(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        unk_token_id=tokenizer.unk_token_id,
+        id2label=dict(enumerate(label_names)),
+        label2id={name: index for index, name in enumerate(label_names)},
+        **model_args.config_kwargs(),
+    )
+    return classifier_class(config)
+
+
+def tokenize_splits(
+    data: DatasetDict, tokenizer: PreTrainedTokenizerBase, label_column: str, max_length: int
+) -> DatasetDict:
+    """Token ids, attention mask and `labels` for every split (no padding: the collator pads each batch)."""
+
+    def encode(batch: dict[str, list]) -> dict[str, list]:
+        encoded = tokenizer(batch["text"], truncation=True, max_length=max_length)
+        encoded["labels"] = batch[label_column]
+        return encoded
+
+    return data.map(encode, batched=True, remove_columns=data["train"].column_names, desc="Tokenising")
+
+
+def _check_labels(model_config, label_names: list[str], source: str) -> None:
+    saved = [model_config.id2label[index] for index in range(len(model_config.id2label))]
+    if saved != label_names:
+        raise ValueError(f"{source} was trained on labels {saved}, but this data has labels {label_names}.")
+
+
+def train(model_args: ModelArguments, data_args: DataArguments, training_args: RNNTrainingArguments) -> dict:
+    """
+    Train a recurrent classifier on TREC and save it, with its tokenizer, code and metrics, in `output_dir`.
+
+    The tokenizer is trained on the train split only. The model is evaluated on the validation split every epoch; the
+    best checkpoint is kept, and it is scored once on the validation and test splits at the end. A run interrupted in
+    `output_dir` resumes from its last checkpoint (or from `--resume_from_checkpoint`).
+
+    Returns:
+        `dict`: The final metrics, with `train_`, `eval_` (validation) and `test_` prefixes.
+    """
+    if training_args.output_dir is None:
+        raise ValueError("--output_dir is required.")
+    configure_threads(training_args.num_threads)
+    set_seed(training_args.seed)
+    data = load_trec(
+        train_file=data_args.train_file,
+        test_file=data_args.test_file,
+        validation_fraction=data_args.validation_fraction,
+        test_fraction=data_args.test_fraction,
+        seed=data_args.split_seed,
+        dataset_name=data_args.dataset_name,
+    )
+    label_names = data["train"].features[data_args.label_column].names
+
+    if model_args.model_name_or_path is not None:
+        tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path)
+    else:
+        tokenizer = train_tokenizer(
+            data["train"]["text"],
+            tokenizer_type=model_args.tokenizer_type,
+            vocab_size=model_args.vocab_size,
+            min_frequency=model_args.min_frequency,
+            lowercase=model_args.lowercase,
+            model_max_length=model_args.max_length,
+        )
+    encoded = tokenize_splits(data, tokenizer, data_args.label_column, model_args.max_length)
+
+    def model_init(trial=None) -> RecurrentForSequenceClassification:
+        if model_args.model_name_or_path is not None:
+            model = AutoModelForSequenceClassification.from_pretrained(model_args.model_name_or_path)
+            _check_labels(model.config, label_names, model_args.model_name_or_path)
+            return model
+        return build_model(model_args, tokenizer, label_names)
+
+    callbacks = []
+    if training_args.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
+    trainer = Trainer(
+        model_init=model_init,
+        args=training_args,
+        train_dataset=encoded["train"],
+        eval_dataset=encoded["validation"],
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+    )
+
+    checkpoint = training_args.resume_from_checkpoint
+    if checkpoint is None and os.path.isdir(training_args.output_dir) and not training_args.overwrite_output_dir:
+        checkpoint = get_last_checkpoint(training_args.output_dir)
+        if checkpoint is not None:
+            logger.info("Resuming from the last checkpoint in %s: %s", training_args.output_dir, checkpoint)
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model()
+
+    trainer.remove_callback(EarlyStoppingCallback)  # the final scoring below is not a validation step
+    metrics = {f"train_{key}" if not key.startswith("train_") else key: value for key, value in train_result.metrics.items()}
+    metrics["train_samples"] = len(encoded["train"])
+    metrics.update(trainer.evaluate(encoded["validation"], metric_key_prefix="eval"))
+    metrics["eval_samples"] = len(encoded["validation"])
+    metrics.update(trainer.evaluate(encoded["test"], metric_key_prefix="test"))
+    metrics["test_samples"] = len(encoded["test"])
+    if trainer.is_world_process_zero():
+        for split in ("train", "eval", "test"):
+            trainer.save_metrics(split, {key: value for key, value in metrics.items() if key.startswith(f"{split}_")})
+        trainer.save_state()
+        with open(os.path.join(training_args.output_dir, "training_config.json"), "w") as handle:
+            json.dump({"model": asdict(model_args), "data": asdict(data_args)}, handle, indent=2)
+    return metrics
