@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
@@ -19,7 +22,9 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_callback import TrainerState
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
+from transformers.utils import CONFIG_NAME
 
 from . import ARCHITECTURES
 from .data import LABEL_COLUMNS, load_trec
@@ -123,12 +128,86 @@ class RNNTrainingArguments(TrainingArguments):
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Start afresh even if output_dir holds checkpoints (default: resume)."}
     )
+    dataloader_pin_memory: bool = field(
+        default=torch.cuda.is_available(), metadata={"help": "Pin batches in page-locked memory (useful on GPU only)."}
+    )
     early_stopping_patience: int = field(
         default=5, metadata={"help": "Stop after this many evaluations without improvement (0: never)."}
     )
     num_threads: int | None = field(
         default=None, metadata={"help": "Torch CPU threads (default: see hf_rnn.runtime.default_num_threads)."}
     )
+
+
+class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+    """
+    Length-grouped order drawn from a generator seeded with `seed + epoch`, so the order of an epoch depends on nothing
+    else. transformers' training sampler draws from the global torch generator, whose state at the start of an epoch
+    a run resumed mid-epoch cannot recreate (the checkpoint's RNG state is the one of the step, restored after the
+    order is drawn); with this sampler the resumed run replays the interrupted epoch in the same order.
+    """
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths)
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the Trainer (through accelerate's data loader) at the start of every epoch."""
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+
+class RNNTrainer(Trainer):
+    """`Trainer` whose length-grouped training order is a function of the seed and epoch (exact mid-epoch resume)."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        sampler = super()._get_train_sampler(train_dataset)
+        if type(sampler) is LengthGroupedSampler:
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
+        return sampler
+
+
+def last_complete_checkpoint(output_dir: str) -> str | None:
+    """
+    The newest `checkpoint-N` folder of `output_dir` whose save finished, or `None`.
+
+    The Trainer writes `trainer_state.json` last, so a checkpoint without a readable one was cut short (a kill during
+    the save) and is skipped with a warning; transformers' `get_last_checkpoint` would pick it and fail or, worse,
+    restart from step 0 with its weights.
+    """
+    steps = []
+    for name in os.listdir(output_dir):
+        match = re.fullmatch(r"checkpoint-(\d+)", name)
+        if match and os.path.isdir(os.path.join(output_dir, name)):
+            steps.append(int(match.group(1)))
+    for step in sorted(steps, reverse=True):
+        path = os.path.join(output_dir, f"checkpoint-{step}")
+        try:
+            TrainerState.load_from_json(os.path.join(path, "trainer_state.json"))
+        except (OSError, ValueError):
+            logger.warning("Skipping %s: its save did not finish (no readable trainer_state.json).", path)
+            continue
+        return path
+    return None
+
+
+def save_final_model(trainer: Trainer, output_dir: str) -> None:
+    """
+    Save the final model and tokenizer into `output_dir` so that it never looks finished before it is: the files are
+    written to a staging folder inside it and moved in, `config.json` (what `from_pretrained` needs first) last.
+    """
+    staging = tempfile.mkdtemp(prefix=".incomplete-", dir=output_dir)
+    try:
+        trainer.save_model(staging)
+        for name in sorted(os.listdir(staging), key=lambda name: name == CONFIG_NAME):
+            os.replace(os.path.join(staging, name), os.path.join(output_dir, name))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def build_model(
@@ -214,7 +293,7 @@ def train(model_args: ModelArguments, data_args: DataArguments, training_args: R
     callbacks = []
     if training_args.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
-    trainer = Trainer(
+    trainer = RNNTrainer(
         model_init=model_init,
         args=training_args,
         train_dataset=encoded["train"],
@@ -227,11 +306,11 @@ def train(model_args: ModelArguments, data_args: DataArguments, training_args: R
 
     checkpoint = training_args.resume_from_checkpoint
     if checkpoint is None and os.path.isdir(training_args.output_dir) and not training_args.overwrite_output_dir:
-        checkpoint = get_last_checkpoint(training_args.output_dir)
+        checkpoint = last_complete_checkpoint(training_args.output_dir)
         if checkpoint is not None:
             logger.info("Resuming from the last checkpoint in %s: %s", training_args.output_dir, checkpoint)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
-    trainer.save_model()
+    save_final_model(trainer, training_args.output_dir)
 
     trainer.remove_callback(EarlyStoppingCallback)  # the final scoring below is not a validation step
     metrics = {f"train_{key}" if not key.startswith("train_") else key: value for key, value in train_result.metrics.items()}

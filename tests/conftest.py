@@ -1,0 +1,41 @@
+"""Shared fixtures. Tests never touch the network: the Hub and datasets offline modes are forced here."""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ.setdefault("HF_RNN_NUM_THREADS", "1")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TESTS_DATA = Path(__file__).resolve().parent / "data"
+
+
+def trec_train_path() -> Path:
+    """The real TREC training file: `HF_RNN_TREC_TRAIN`, else `../shared/data/trec/train_5500.label`."""
+    return Path(os.environ.get("HF_RNN_TREC_TRAIN", REPO_ROOT.parent / "shared" / "data" / "trec" / "train_5500.label"))
+
+
+@pytest.fixture(scope="session")
+def trec_train_file() -> Path:
+    """The real TREC training file; tests that need it are skipped, with the reason printed, when it is absent."""
+    path = trec_train_path()
+    if not path.is_file():
+        pytest.skip(f"the real TREC training file is absent at {path} (set HF_RNN_TREC_TRAIN to point at it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_label_file() -> Path:
+    """A small hand-written Li & Roth label file (60 questions, all six coarse classes)."""
+    return TESTS_DATA / "tiny_trec.label"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process: offline, one thread, plus `extra`."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_RNN_NUM_THREADS="1")
+    env.update(extra)
+    return env
