@@ -72,10 +72,19 @@ def predict_command(argv: Sequence[str]) -> None:
         print(json.dumps({"text": question, **answer}))
 
 
+def manual_command(argv: Sequence[str]) -> None:
+    from .manual_rnn_bridge import ManualRNNArguments, run_comparison
+    from .training import DataArguments
+
+    data_args, args = _parse((DataArguments, ManualRNNArguments), argv, "hf-rnn manual")
+    run_comparison(data_args, args, command=" ".join(["hf-rnn", "manual", *argv]))
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {
     "train": train_command,
     "evaluate": evaluate_command,
     "predict": predict_command,
+    "manual": manual_command,
 }
 
 
