@@ -376,6 +376,10 @@ def write_report(report: dict, output_dir: str) -> None:
         "",
         f"Settings (both models, same initial weights, same batches): {settings}.",
         (
+            "Both train with a constant learning rate, Adam and global-norm clipping; the library model in a plain "
+            "torch loop (not the `Trainer`), the two taking turns epoch by epoch. Seconds count training only."
+        ),
+        (
             f"Data: train {report['data']['train_size']}, validation {report['data']['validation_size']}, "
             f"test {report['data']['test_size']} questions, label `{report['data']['label_column']}`."
         ),

@@ -19,5 +19,5 @@ DEFAULT_TRAIN_FILE = os.environ.get(
 if __name__ == "__main__":
     argv = sys.argv[1:]
     if not any(arg.startswith("--train_file") for arg in argv) and not (len(argv) == 1 and argv[0].endswith(".json")):
-        argv = ["--train_file", os.path.normpath(DEFAULT_TRAIN_FILE), *argv]
+        argv = ["--train_file", os.path.relpath(DEFAULT_TRAIN_FILE), *argv]
     main(["manual", *argv])
