@@ -80,10 +80,57 @@ def manual_command(argv: Sequence[str]) -> None:
     run_comparison(data_args, args, command=" ".join(["hf-rnn", "manual", *argv]))
 
 
+@dataclass
+class PushArguments:
+    """Options of `hf-rnn push`."""
+
+    model_name_or_path: str = field(metadata={"help": "Model directory written by `hf-rnn train`."})
+    repo_id: str = field(metadata={"help": "Hub repository: USER/NAME or ORG/NAME (created if needed)."})
+    private: bool = field(default=False, metadata={"help": "Make a new repository private."})
+    revision: str | None = field(default=None, metadata={"help": "Branch to push to (default: main)."})
+    commit_message: str | None = field(default=None, metadata={"help": "Summary of the commit."})
+
+
+def push_command(argv: Sequence[str]) -> None:
+    from .hub import PushError, push_model
+
+    (args,) = _parse((PushArguments,), argv, "hf-rnn push")
+    try:
+        commit = push_model(
+            args.model_name_or_path,
+            args.repo_id,
+            private=args.private,
+            revision=args.revision,
+            commit_message=args.commit_message,
+        )
+    except PushError as error:
+        raise SystemExit(f"hf-rnn push: {error}") from None
+    print(commit.commit_url)
+
+
+@dataclass
+class CardArguments:
+    """Options of `hf-rnn card`."""
+
+    model_name_or_path: str = field(metadata={"help": "Model directory written by `hf-rnn train` (has results.json)."})
+
+
+def card_command(argv: Sequence[str]) -> None:
+    from .model_card import regenerate_model_card
+
+    (args,) = _parse((CardArguments,), argv, "hf-rnn card")
+    try:
+        print(regenerate_model_card(args.model_name_or_path))
+    except FileNotFoundError as error:
+        raise SystemExit(f"hf-rnn card: {error}") from None
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {
     "train": train_command,
     "evaluate": evaluate_command,
     "predict": predict_command,
+    "push": push_command,
+    "card": card_command,
     "manual": manual_command,
 }
 

@@ -28,7 +28,9 @@ from transformers.utils import CONFIG_NAME
 
 from . import ARCHITECTURES
 from .data import LABEL_COLUMNS, load_trec
+from .hub import HubTrainer
 from .metrics import compute_metrics
+from .model_card import TrainingHistoryCallback, build_card_data
 from .modeling_hf_rnn import RecurrentForSequenceClassification
 from .runtime import configure_threads
 from .tokenization import TOKENIZER_TYPES, train_tokenizer
@@ -137,6 +139,9 @@ class RNNTrainingArguments(TrainingArguments):
     num_threads: int | None = field(
         default=None, metadata={"help": "Torch CPU threads (default: see hf_rnn.runtime.default_num_threads)."}
     )
+    hub_strategy: str = field(
+        default="end", metadata={"help": "With --push_to_hub: push the final model and its card once, at the end."}
+    )
 
 
 class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
@@ -161,7 +166,7 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
         return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
 
 
-class RNNTrainer(Trainer):
+class RNNTrainer(HubTrainer):
     """`Trainer` whose length-grouped training order is a function of the seed and epoch (exact mid-epoch resume)."""
 
     def _get_train_sampler(self, train_dataset=None):
@@ -290,7 +295,7 @@ def train(model_args: ModelArguments, data_args: DataArguments, training_args: R
             return model
         return build_model(model_args, tokenizer, label_names)
 
-    callbacks = []
+    callbacks = [TrainingHistoryCallback()]
     if training_args.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
     trainer = RNNTrainer(
@@ -317,12 +322,18 @@ def train(model_args: ModelArguments, data_args: DataArguments, training_args: R
     metrics["train_samples"] = len(encoded["train"])
     metrics.update(trainer.evaluate(encoded["validation"], metric_key_prefix="eval"))
     metrics["eval_samples"] = len(encoded["validation"])
-    metrics.update(trainer.evaluate(encoded["test"], metric_key_prefix="test"))
+    test_output = trainer.predict(encoded["test"], metric_key_prefix="test")  # predictions for the card
+    metrics.update(test_output.metrics)
     metrics["test_samples"] = len(encoded["test"])
+    run_config = {"model": asdict(model_args), "data": asdict(data_args)}
     if trainer.is_world_process_zero():
         for split in ("train", "eval", "test"):
             trainer.save_metrics(split, {key: value for key, value in metrics.items() if key.startswith(f"{split}_")})
         trainer.save_state()
         with open(os.path.join(training_args.output_dir, "training_config.json"), "w") as handle:
-            json.dump({"model": asdict(model_args), "data": asdict(data_args)}, handle, indent=2)
+            json.dump(run_config, handle, indent=2)
+    trainer.card_data = build_card_data(trainer, data, data_args.label_column, test_output, metrics, run_config)
+    trainer.create_model_card()  # README.md, the two plots and results.json
+    if training_args.push_to_hub:
+        trainer.push_to_hub()  # exactly hf_rnn.hub.REPO_FILES
     return metrics

@@ -1,0 +1,201 @@
+"""
+Publishing trained models to the Hugging Face Hub: exactly the files a user needs, in one commit, or one clear error.
+
+A directory written by `hf_rnn.training.train` holds the repo files (`REPO_FILES`: weights, `config.json` with
+`auto_map`, the two code files, the tokenizer, the card, its two plots and `results.json`) and, beside them, local
+training metadata that is never pushed: `trainer_state.json`, `training_config.json`, the `*_results.json` metrics,
+`training_args.bin` (a pickle that needs `hf_rnn` to load) and the `checkpoint-*` folders. The card is rendered again,
+in memory, for the repo it is pushed to (its usage examples name that repo); a push never writes to the local directory.
+Nothing here runs unless a push is asked for, and `HF_HUB_OFFLINE` forbids it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import CommitInfo, CommitOperationAdd, HfApi, constants, get_token
+from huggingface_hub.errors import HTTPError
+from transformers import Trainer
+from transformers.trainer_utils import HubStrategy
+
+from .model_card import CARD_FILENAME, CARD_FILES, RNNModelCardData, write_model_card
+
+MODEL_FILES = ("model.safetensors", "config.json", "configuration_hf_rnn.py", "modeling_hf_rnn.py")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+#: Every file of a pushed repo (the Hub adds its own `.gitattributes`).
+REPO_FILES = MODEL_FILES + TOKENIZER_FILES + CARD_FILES
+
+#: What a failed Hub call raises: HTTP and transport errors, offline mode and unreadable files, invalid ids or YAML.
+_HUB_ERRORS = (HTTPError, OSError, ValueError)
+
+
+class PushError(RuntimeError):
+    """A push that did not happen. The message is one line that says why; nothing local was changed."""
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
+
+
+def _check_model_dir(model_dir: Path) -> None:
+    missing = [name for name in REPO_FILES if not (model_dir / name).is_file()]
+    if missing:
+        raise PushError(
+            f"{model_dir} lacks {', '.join(missing)}: push a directory written by `hf-rnn train` "
+            "(`hf-rnn card` rewrites a missing card from results.json)."
+        )
+    if "auto_map" not in json.loads((model_dir / "config.json").read_text(encoding="utf-8")):
+        raise PushError(f"{model_dir / 'config.json'} has no auto_map: save the model with `hf_rnn` imported.")
+
+
+def _token(token: str | None) -> str:
+    if constants.HF_HUB_OFFLINE:
+        raise PushError("HF_HUB_OFFLINE is set: unset it to push to the Hub.")
+    token = token or get_token()
+    if not token:
+        raise PushError("no Hugging Face token: log in with `hf auth login` or set HF_TOKEN.")
+    return token
+
+
+def create_repo(repo_id: str, private: bool | None = None, token: str | None = None) -> str:
+    """
+    Create the model repo `repo_id` on the Hub, or keep it if it exists, and return its full id (`USER/NAME`).
+
+    Raises:
+        `PushError`: Offline mode, no token, the Hub unreachable or the repo refused (one-line message).
+    """
+    token = _token(token)
+    try:
+        return HfApi(token=token).create_repo(repo_id, private=private, exist_ok=True).repo_id
+    except _HUB_ERRORS as error:
+        raise PushError(f"could not create the repo {repo_id} on {constants.ENDPOINT}: {_one_line(error)}") from None
+
+
+def push_model(
+    model_dir: str | os.PathLike,
+    repo_id: str,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    token: str | None = None,
+) -> CommitInfo:
+    """
+    Push a trained model directory to the Hub repo `repo_id`, creating the repo (and the branch `revision`) if needed.
+
+    Exactly `REPO_FILES` are committed, in one commit, with the card rendered for `repo_id`. Other files of the
+    directory stay local, and files already in the repo are left as they are.
+
+    Args:
+        model_dir: A directory written by `hf_rnn.training.train` (`hf-rnn train`).
+        repo_id: `USER/NAME` or `ORG/NAME` (a bare `NAME` goes to the token's user).
+        private: Make a new repo private (an existing repo keeps its visibility).
+        revision: Branch to commit to (default: `main`).
+        commit_message: Summary of the commit.
+        token: Hugging Face token (default: `HF_TOKEN` or the one saved by `hf auth login`).
+
+    Returns:
+        `CommitInfo`: The commit, with its URL.
+
+    Raises:
+        `PushError`: The directory is incomplete, offline mode is on, there is no token, the Hub cannot be reached or
+            refuses the repo. The message is one line; the local directory is untouched.
+    """
+    model_dir = Path(model_dir)
+    _check_model_dir(model_dir)
+    card_data = RNNModelCardData.load(model_dir)
+    token = _token(token)
+    full_id = create_repo(repo_id, private=private, token=token)
+    card_data.model_id = full_id
+    operations = [
+        CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(model_dir / name))
+        for name in REPO_FILES
+        if name != CARD_FILENAME
+    ]
+    operations.append(
+        CommitOperationAdd(path_in_repo=CARD_FILENAME, path_or_fileobj=card_data.render().content.encode())
+    )
+    api = HfApi(token=token)
+    try:
+        if revision is not None:
+            api.create_branch(full_id, branch=revision, exist_ok=True)
+        return api.create_commit(
+            full_id,
+            operations,
+            commit_message=commit_message or f"Upload {card_data.architecture} with its model card",
+            revision=revision,
+        )
+    except _HUB_ERRORS as error:
+        raise PushError(f"could not push {model_dir} to {full_id}: {_one_line(error)}") from None
+
+
+class HubTrainer(Trainer):
+    """
+    A `Trainer` whose model card is the `hf_rnn` card and whose `push_to_hub` publishes exactly `REPO_FILES`.
+
+    `card_data` is set by `hf_rnn.training.train` once the final model is scored. Saving never pushes (transformers'
+    `save_model` pushes when `push_to_hub` is set, before the card exists); `train` pushes once, at the end. Only
+    `hub_strategy="end"` is accepted: the other strategies upload the output directory during training, checkpoint
+    files and `training_args.bin` included. The repo is created when the Trainer is built, so a push that cannot
+    happen fails before training rather than after it.
+    """
+
+    card_data: RNNModelCardData | None = None
+
+    def init_hf_repo(self, token: str | None = None, private: bool | None = None) -> None:
+        """Check the push settings and create the repo (`PushError` if the Hub cannot be used)."""
+        if self.args.hub_strategy != HubStrategy.END:
+            raise ValueError(
+                f"hf_rnn pushes the final model only: use --hub_strategy end, not {self.args.hub_strategy}."
+            )
+        if self.is_world_process_zero():
+            self.hub_model_id = create_repo(
+                self.args.hub_model_id or Path(self.args.output_dir).absolute().name,
+                private=private if private is not None else self.args.hub_private_repo,
+                token=token or self.args.hub_token,
+            )
+        self.push_in_progress = None
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """Save the model and tokenizer to `output_dir` without pushing them."""
+        super().save_model(output_dir, _internal_call=True)
+
+    def create_model_card(self, **kwargs: Any) -> None:
+        """
+        Write the card, its plots and `results.json` into `output_dir`. The card is generated from the run, so the
+        draft-card options of transformers' `Trainer.create_model_card` (`language`, `tags`, ...) are not used.
+        """
+        if self.card_data is None:
+            raise ValueError(
+                "no card data yet: the card is written after the final evaluation (hf_rnn.training.train)."
+            )
+        if self.is_world_process_zero():
+            write_model_card(self.card_data, self.args.output_dir)
+
+    def push_to_hub(
+        self,
+        commit_message: str | None = "End of training",
+        blocking: bool = True,
+        token: str | None = None,
+        revision: str | None = None,
+        private: bool | None = None,
+        **kwargs: Any,
+    ) -> CommitInfo | None:
+        """Write the card into `output_dir` and publish its `REPO_FILES` with `push_model` (always blocking)."""
+        self.callback_handler.on_push_begin(self.args, self.state, self.control)
+        if self.hub_model_id is None:
+            self.init_hf_repo(token=token, private=private)
+        self.create_model_card(**kwargs)
+        if not self.is_world_process_zero():
+            return None
+        return push_model(
+            self.args.output_dir,
+            self.hub_model_id,
+            private=bool(private if private is not None else self.args.hub_private_repo),
+            revision=revision or self.args.hub_revision,
+            commit_message=commit_message,
+            token=token or self.args.hub_token,
+        )
