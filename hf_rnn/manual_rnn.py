@@ -72,7 +72,7 @@ class ForwardCache:
 def _effective_inputs(
     input_ids: np.ndarray, attention_mask: np.ndarray | None, pad_token_id: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Time-major ids and boolean mask; a row without real tokens reads its first token, an empty batch one pad."""
+    """Time-major ids and boolean mask; a row without real tokens (or an empty batch) reads one pad token."""
     input_ids = np.asarray(input_ids)
     batch_size, length = input_ids.shape
     mask = np.ones((batch_size, length), dtype=bool) if attention_mask is None else np.asarray(attention_mask) != 0
@@ -82,8 +82,9 @@ def _effective_inputs(
         return np.full((1, batch_size), pad_token_id or 0, dtype=np.int64), np.ones((1, batch_size), dtype=bool)
     empty = ~mask.any(axis=1)
     if empty.any():
-        mask = mask.copy()
+        mask, input_ids = mask.copy(), input_ids.copy()
         mask[empty, 0] = True
+        input_ids[empty, 0] = pad_token_id or 0
     return np.ascontiguousarray(input_ids.T), np.ascontiguousarray(mask.T)
 
 

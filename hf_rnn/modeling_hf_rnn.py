@@ -181,8 +181,17 @@ class RecurrentModel(RecurrentPreTrainedModel):
                 input_ids = _permute_tokens(input_ids, order)
             else:
                 inputs_embeds = _permute_tokens(inputs_embeds, order)
-        # An empty row keeps one (padding) step so that every row has a state; this never depends on the batch.
-        lengths = mask.sum(dim=1).clamp(min=1)
+        # A row without real tokens reads one padding token, whatever ids its masked positions hold, so that every
+        # row has a state and it never depends on the batch.
+        lengths = mask.sum(dim=1)
+        empty = lengths == 0
+        if bool(empty.any()):
+            first = empty.unsqueeze(1) & (torch.arange(length, device=mask.device) == 0).unsqueeze(0)
+            if input_ids is not None:
+                input_ids = input_ids.masked_fill(first, self.config.pad_token_id or 0)
+            else:
+                inputs_embeds = inputs_embeds.masked_fill(first.unsqueeze(-1), 0.0)
+            lengths = lengths.clamp(min=1)
         valid = torch.arange(length, device=mask.device).unsqueeze(0) < lengths.unsqueeze(1)
 
         if inputs_embeds is None:

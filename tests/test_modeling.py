@@ -149,7 +149,7 @@ def test_outputs_loss_and_hidden_states(family):
 def test_empty_question_and_all_padding_rows_are_classified():
     model = small_classifier("gru")
     empty = model(torch.zeros((1, 0), dtype=torch.long), attention_mask=torch.zeros((1, 0), dtype=torch.long))
-    padded = model(torch.tensor([[0, 0], [4, 5]]), attention_mask=torch.tensor([[0, 0], [1, 1]]))
+    padded = model(torch.tensor([[7, 9], [4, 5]]), attention_mask=torch.tensor([[0, 0], [1, 1]]))
     torch.testing.assert_close(padded.logits[0], empty.logits[0], rtol=0, atol=1e-6)
     assert torch.isfinite(padded.logits).all()
 
