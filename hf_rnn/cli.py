@@ -125,6 +125,17 @@ def card_command(argv: Sequence[str]) -> None:
         raise SystemExit(f"hf-rnn card: {error}") from None
 
 
+def search_command(argv: Sequence[str]) -> None:
+    from .search import SearchArguments, search
+    from .training import DataArguments, ModelArguments, RNNTrainingArguments
+
+    model_args, data_args, training_args, search_args = _parse(
+        (ModelArguments, DataArguments, RNNTrainingArguments, SearchArguments), argv, "hf-rnn search"
+    )
+    result = search(model_args, data_args, training_args, search_args)
+    print(json.dumps({key: result[key] for key in ("best_validation_accuracy", "best_hyperparameters")}))
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {
     "train": train_command,
     "evaluate": evaluate_command,
@@ -132,6 +143,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {
     "push": push_command,
     "card": card_command,
     "manual": manual_command,
+    "search": search_command,
 }
 
 

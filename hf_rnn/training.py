@@ -8,13 +8,13 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
 from datasets import DatasetDict
 from transformers import (
     AutoModelForSequenceClassification,
-    AutoTokenizer,
     DataCollatorWithPadding,
     EarlyStoppingCallback,
     PreTrainedTokenizerBase,
@@ -28,10 +28,13 @@ from transformers.utils import CONFIG_NAME
 
 from . import ARCHITECTURES
 from .data import LABEL_COLUMNS, load_trec
+from .distillation import distillation_loss, teacher_logits
 from .hub import HubTrainer
+from .inference import load_classifier
 from .metrics import compute_metrics
 from .model_card import TrainingHistoryCallback, build_card_data
 from .modeling_hf_rnn import RecurrentForSequenceClassification
+from .pretrained_embeddings import copy_input_embeddings, load_input_embeddings
 from .runtime import configure_threads
 from .tokenization import TOKENIZER_TYPES, train_tokenizer
 
@@ -68,6 +71,11 @@ class ModelArguments:
     nonlinearity: str | None = field(
         default=None, metadata={"help": "Simple RNN only: activation.", "choices": ["tanh", "relu"]}
     )
+    embeddings_from: str | None = field(
+        default=None,
+        metadata={"help": "Start from the input embeddings and tokenizer of this Hugging Face model (dir or Hub id)."},
+    )
+    freeze_embeddings: bool = field(default=False, metadata={"help": "Keep --embeddings_from embeddings fixed."})
     tokenizer_type: str = field(
         default="word", metadata={"help": "Tokenizer trained on the train split.", "choices": list(TOKENIZER_TYPES)}
     )
@@ -142,6 +150,14 @@ class RNNTrainingArguments(TrainingArguments):
     hub_strategy: str = field(
         default="end", metadata={"help": "With --push_to_hub: push the final model and its card once, at the end."}
     )
+    teacher: str | None = field(
+        default=None,
+        metadata={"help": "Distil from this fine-tuned transformers classifier (see `hf-rnn teacher`): soft labels."},
+    )
+    distillation_alpha: float = field(
+        default=0.5, metadata={"help": "Weight of the teacher's soft labels (1 - alpha: the gold labels)."}
+    )
+    distillation_temperature: float = field(default=2.0, metadata={"help": "Softmax temperature of distillation."})
 
 
 class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
@@ -167,7 +183,24 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
 
 
 class RNNTrainer(HubTrainer):
-    """`Trainer` whose length-grouped training order is a function of the seed and epoch (exact mid-epoch resume)."""
+    """
+    `Trainer` whose length-grouped training order is a function of the seed and epoch (exact mid-epoch resume), and
+    whose loss on batches that carry `teacher_logits` is the distillation loss (see `--teacher`).
+    """
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        teacher_logits = inputs.pop("teacher_logits", None)
+        if teacher_logits is None:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        outputs = model(**inputs)
+        loss = distillation_loss(
+            outputs.logits,
+            teacher_logits,
+            inputs["labels"],
+            alpha=self.args.distillation_alpha,
+            temperature=self.args.distillation_temperature,
+        )
+        return (loss, outputs) if return_outputs else loss
 
     def _get_train_sampler(self, train_dataset=None):
         sampler = super()._get_train_sampler(train_dataset)
@@ -216,19 +249,32 @@ def save_final_model(trainer: Trainer, output_dir: str) -> None:
 
 
 def build_model(
-    model_args: ModelArguments, tokenizer: PreTrainedTokenizerBase, label_names: list[str]
+    model_args: ModelArguments,
+    tokenizer: PreTrainedTokenizerBase,
+    label_names: list[str],
+    embeddings: torch.Tensor | None = None,
 ) -> RecurrentForSequenceClassification:
-    """A new, randomly initialised classifier sized for `tokenizer` and labelled with `label_names`."""
+    """
+    A new classifier sized for `tokenizer` and labelled with `label_names`: randomly initialised, or with its
+    embedding layer copied from `embeddings` (a `(vocab_size, dim)` matrix, see `--embeddings_from`).
+    """
     config_class, _, classifier_class = ARCHITECTURES[model_args.model_type]
+    config_kwargs = model_args.config_kwargs()
+    vocab_size = len(tokenizer)
+    if embeddings is not None:
+        vocab_size, config_kwargs["embedding_dim"] = embeddings.shape
     config = config_class(
-        vocab_size=len(tokenizer),
+        vocab_size=vocab_size,
         pad_token_id=tokenizer.pad_token_id,
         unk_token_id=tokenizer.unk_token_id,
         id2label=dict(enumerate(label_names)),
         label2id={name: index for index, name in enumerate(label_names)},
-        **model_args.config_kwargs(),
+        **config_kwargs,
     )
-    return classifier_class(config)
+    model = classifier_class(config)
+    if embeddings is not None:
+        copy_input_embeddings(model, embeddings, freeze=model_args.freeze_embeddings)
+    return model
 
 
 def tokenize_splits(
@@ -250,6 +296,92 @@ def _check_labels(model_config, label_names: list[str], source: str) -> None:
         raise ValueError(f"{source} was trained on labels {saved}, but this data has labels {label_names}.")
 
 
+@dataclass
+class PreparedRun:
+    """What a training run needs before its first step: the splits, their encodings and the tokenizer."""
+
+    data: DatasetDict
+    encoded: DatasetDict
+    label_names: list[str]
+    tokenizer: PreTrainedTokenizerBase
+    pretrained_embeddings: torch.Tensor | None = None
+
+    def model_init(self, model_args: ModelArguments) -> Callable[..., RecurrentForSequenceClassification]:
+        """A `Trainer` `model_init`: the saved model to fine-tune, or a new one built from `model_args`."""
+
+        def model_init(trial=None) -> RecurrentForSequenceClassification:
+            if model_args.model_name_or_path is not None:
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    model_args.model_name_or_path, use_safetensors=True, trust_remote_code=False
+                )
+                _check_labels(model.config, self.label_names, model_args.model_name_or_path)
+                return model
+            return build_model(model_args, self.tokenizer, self.label_names, embeddings=self.pretrained_embeddings)
+
+        return model_init
+
+
+def prepare_run(
+    model_args: ModelArguments, data_args: DataArguments, training_args: RNNTrainingArguments
+) -> PreparedRun:
+    """
+    Set threads and seed, load the splits, get the tokenizer (trained on the train split only, taken from
+    `--embeddings_from`, or the saved model's) and encode every split; with `--teacher`, add its soft labels to the
+    train split.
+    """
+    configure_threads(training_args.num_threads)
+    set_seed(training_args.seed)
+    data = load_trec(
+        train_file=data_args.train_file,
+        test_file=data_args.test_file,
+        validation_fraction=data_args.validation_fraction,
+        test_fraction=data_args.test_fraction,
+        seed=data_args.split_seed,
+        dataset_name=data_args.dataset_name,
+    )
+    label_names = data["train"].features[data_args.label_column].names
+
+    pretrained_embeddings = None
+    if model_args.model_name_or_path is not None:
+        _, tokenizer = load_classifier(model_args.model_name_or_path)  # checked; hf_rnn code and safetensors only
+    elif model_args.embeddings_from is not None:
+        tokenizer, pretrained_embeddings = load_input_embeddings(model_args.embeddings_from)
+    else:
+        tokenizer = train_tokenizer(
+            data["train"]["text"],
+            tokenizer_type=model_args.tokenizer_type,
+            vocab_size=model_args.vocab_size,
+            min_frequency=model_args.min_frequency,
+            lowercase=model_args.lowercase,
+            model_max_length=model_args.max_length,
+        )
+    encoded = tokenize_splits(data, tokenizer, data_args.label_column, model_args.max_length)
+    if training_args.teacher is not None:
+        soft_labels = teacher_logits(training_args.teacher, data["train"]["text"], label_names)
+        encoded["train"] = encoded["train"].add_column("teacher_logits", soft_labels.tolist())
+        training_args.remove_unused_columns = False  # keep teacher_logits; the splits hold model inputs only
+    return PreparedRun(data, encoded, label_names, tokenizer, pretrained_embeddings)
+
+
+def build_trainer(
+    run: PreparedRun, training_args: RNNTrainingArguments, model_init: Callable[..., RecurrentForSequenceClassification]
+) -> RNNTrainer:
+    """The `RNNTrainer` of a prepared run: validation every epoch, early stopping, the card's history callback."""
+    callbacks = [TrainingHistoryCallback()]
+    if training_args.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
+    return RNNTrainer(
+        model_init=model_init,
+        args=training_args,
+        train_dataset=run.encoded["train"],
+        eval_dataset=run.encoded["validation"],
+        processing_class=run.tokenizer,
+        data_collator=DataCollatorWithPadding(run.tokenizer),
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+    )
+
+
 def train(model_args: ModelArguments, data_args: DataArguments, training_args: RNNTrainingArguments) -> dict:
     """
     Train a recurrent classifier on TREC and save it, with its tokenizer, code and metrics, in `output_dir`.
@@ -263,51 +395,9 @@ def train(model_args: ModelArguments, data_args: DataArguments, training_args: R
     """
     if training_args.output_dir is None:
         raise ValueError("--output_dir is required.")
-    configure_threads(training_args.num_threads)
-    set_seed(training_args.seed)
-    data = load_trec(
-        train_file=data_args.train_file,
-        test_file=data_args.test_file,
-        validation_fraction=data_args.validation_fraction,
-        test_fraction=data_args.test_fraction,
-        seed=data_args.split_seed,
-        dataset_name=data_args.dataset_name,
-    )
-    label_names = data["train"].features[data_args.label_column].names
-
-    if model_args.model_name_or_path is not None:
-        tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path)
-    else:
-        tokenizer = train_tokenizer(
-            data["train"]["text"],
-            tokenizer_type=model_args.tokenizer_type,
-            vocab_size=model_args.vocab_size,
-            min_frequency=model_args.min_frequency,
-            lowercase=model_args.lowercase,
-            model_max_length=model_args.max_length,
-        )
-    encoded = tokenize_splits(data, tokenizer, data_args.label_column, model_args.max_length)
-
-    def model_init(trial=None) -> RecurrentForSequenceClassification:
-        if model_args.model_name_or_path is not None:
-            model = AutoModelForSequenceClassification.from_pretrained(model_args.model_name_or_path)
-            _check_labels(model.config, label_names, model_args.model_name_or_path)
-            return model
-        return build_model(model_args, tokenizer, label_names)
-
-    callbacks = [TrainingHistoryCallback()]
-    if training_args.early_stopping_patience > 0:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
-    trainer = RNNTrainer(
-        model_init=model_init,
-        args=training_args,
-        train_dataset=encoded["train"],
-        eval_dataset=encoded["validation"],
-        processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=compute_metrics,
-        callbacks=callbacks,
-    )
+    run = prepare_run(model_args, data_args, training_args)
+    trainer = build_trainer(run, training_args, run.model_init(model_args))
+    data, encoded = run.data, run.encoded
 
     checkpoint = training_args.resume_from_checkpoint
     if checkpoint is None and os.path.isdir(training_args.output_dir) and not training_args.overwrite_output_dir:

@@ -1,0 +1,95 @@
+"""Knowledge distillation: fine-tune a transformers teacher on TREC, then train a recurrent student on its soft labels."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer
+
+from .data import load_trec
+from .inference import predict_proba
+from .metrics import compute_metrics
+
+
+def distillation_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    labels: torch.Tensor,
+    alpha: float,
+    temperature: float,
+) -> torch.Tensor:
+    """
+    `alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(student, labels)`
+    (Hinton et al., 2015). The `T^2` keeps the soft-label gradients on the scale of the hard-label ones.
+    """
+    soft_targets = torch.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    soft_student = torch.log_softmax(student_logits.float() / temperature, dim=-1)
+    soft = nn.functional.kl_div(soft_student, soft_targets, reduction="batchmean", log_target=True)
+    hard = nn.functional.cross_entropy(student_logits.float(), labels)
+    return alpha * temperature**2 * soft + (1.0 - alpha) * hard
+
+
+def teacher_logits(teacher_dir: str | os.PathLike, texts: list[str], label_names: list[str]) -> np.ndarray:
+    """
+    Log-probabilities of a fine-tuned transformers classifier for `texts`, its classes put in the order of
+    `label_names` (matched by name, so the teacher's label ids need not agree).
+    """
+    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir, use_safetensors=True).eval()
+    tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
+    names = [teacher.config.id2label[index] for index in range(teacher.config.num_labels)]
+    if sorted(names) != sorted(label_names):
+        raise ValueError(f"{teacher_dir}: the teacher predicts {names}, but the student learns {label_names}.")
+    probabilities = predict_proba(teacher, tokenizer, texts, batch_size=64)
+    return np.log(np.clip(probabilities[:, [names.index(name) for name in label_names]], 1e-12, None))
+
+
+def train_teacher(
+    base_model: str | os.PathLike,
+    training_args,
+    train_file: str | None = None,
+    test_file: str | None = None,
+    label_column: str = "coarse_label",
+    split_seed: int = 42,
+) -> dict[str, float]:
+    """
+    Fine-tune a transformers encoder (e.g. MiniLM) as a TREC classifier on exactly the splits the students use, keep
+    the best validation checkpoint and save it to `training_args.output_dir`.
+
+    Returns:
+        `dict[str, float]`: Validation (`eval_`) and test (`test_`) accuracy and macro-F1.
+    """
+    data = load_trec(train_file=train_file, test_file=test_file, seed=split_seed)
+    label_names = data["train"].features[label_column].names
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base_model,
+        num_labels=len(label_names),
+        id2label=dict(enumerate(label_names)),
+        label2id={name: index for index, name in enumerate(label_names)},
+        use_safetensors=True,
+    )
+
+    def encode(batch):
+        encoded = tokenizer(batch["text"], truncation=True, max_length=128)
+        encoded["labels"] = batch[label_column]
+        return encoded
+
+    encoded = data.map(encode, batched=True, remove_columns=data["train"].column_names)
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=encoded["train"],
+        eval_dataset=encoded["validation"],
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
+    )
+    trainer.train()
+    trainer.save_model()
+    metrics = trainer.evaluate(encoded["validation"], metric_key_prefix="eval")
+    metrics.update(trainer.evaluate(encoded["test"], metric_key_prefix="test"))
+    trainer.save_metrics("all", metrics)
+    return metrics
