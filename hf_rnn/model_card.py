@@ -82,8 +82,8 @@ class TrainingHistoryCallback(TrainerCallback, ExportableState):
     state, so it is saved in every checkpoint and restored when training resumes.
     """
 
-    def __init__(self, history: list[dict[str, float]] | None = None):
-        self.history = history or []
+    def __init__(self):
+        self.history: list[dict[str, float]] = []
         self._hook = None
         self._reset_counts()
 
@@ -336,7 +336,7 @@ def build_card_data(
         selected_epoch=next((entry["epoch"] for entry in history if entry["step"] == selected_step), None),
         train_runtime_seconds=metrics.get("train_runtime"),
     )
-    train_file = data_args.get("train_file")
+    train_file = data_args["train_file"]
     return RNNModelCardData(
         model_id=args.hub_model_id or Path(args.output_dir).resolve().name,
         architecture=type(model).__name__,
@@ -352,15 +352,15 @@ def build_card_data(
         dataset={
             "id": os.path.basename(train_file) if train_file else data_args["dataset_name"],
             **{
-                key: data_args.get(key)
+                key: data_args[key]
                 for key in ("train_file", "test_file", "validation_fraction", "test_fraction", "split_seed")
             },
         },
         split_sizes={split: len(rows) for split, rows in data.items()},
         tokenizer={
-            "type": model_args.get("tokenizer_type"),
+            "type": model_args["tokenizer_type"],
             "vocabulary_size": len(trainer.processing_class),
-            **{key: model_args.get(key) for key in ("min_frequency", "lowercase", "max_length", "embeddings_from")},
+            **{key: model_args[key] for key in ("min_frequency", "lowercase", "max_length")},
         },
         training=training,
         history=history,

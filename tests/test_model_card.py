@@ -182,3 +182,14 @@ def test_template_ships_with_the_package():
     assert TEMPLATE_PATH.name in pyproject["tool"]["setuptools"]["package-data"]["hf_rnn"]
     dependencies = " ".join(pyproject["project"]["dependencies"])
     assert "jinja2" in dependencies and "matplotlib" in dependencies
+
+
+def test_history_survives_a_resumed_run(tmp_path):
+    """A run resumed from its checkpoints keeps the epochs recorded before the interruption."""
+    first = train_tiny_model(tmp_path, save_total_limit=None)
+    assert first["train_epoch"] == 2
+    before = RNNModelCardData.load(tmp_path).history
+    train_tiny_model(tmp_path, num_train_epochs=3, save_total_limit=None)  # resumes from checkpoint of epoch 2
+    after = RNNModelCardData.load(tmp_path).history
+    assert [entry["epoch"] for entry in after] == [1, 2, 3]
+    assert after[:2] == before
