@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,10 +56,35 @@ def _decode(raw: bytes, path: str) -> str:
             f"{path}: contains NUL bytes; the file looks like UTF-16/UTF-32, expected Latin-1 or UTF-8 text."
         )
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
+        return raw.decode("utf-8-sig")  # a UTF-8 byte order mark (Windows editors) is not part of the first label
+    except UnicodeDecodeError as error:
+        # UTF-8 text (non-ASCII before the error) whose last character is cut off: the file was cut short.
+        if error.reason == "unexpected end of data" and not raw[: error.start].isascii():
+            line = raw.count(b"\n") + 1
+            message = f"{path}:{line}: the file ends in the middle of a UTF-8 character; it is truncated."
+            raise TrecFormatError(message) from None
         # The original TREC files are Latin-1 (one 0xF0 byte in train_5500.label); Latin-1 decodes any byte.
         return raw.decode("latin-1")
+
+
+_COARSE_NAMES, _FINE_NAMES = set(COARSE_LABELS), set(FINE_LABELS)
+
+
+def _parse_line(line: str, where: str) -> LabeledQuestion:
+    if not line.strip():
+        raise TrecFormatError(f"{where}: empty line; expected 'COARSE:fine question'.")
+    label, _, question = line.partition(" ")
+    coarse, colon, fine = label.partition(":")
+    if not colon or not fine:
+        raise TrecFormatError(f"{where}: no label; expected 'COARSE:fine question', got {line[:60]!r}.")
+    if coarse not in _COARSE_NAMES:
+        raise TrecFormatError(f"{where}: unknown coarse label {coarse!r}; known: {', '.join(COARSE_LABELS)}.")
+    if label not in _FINE_NAMES:
+        raise TrecFormatError(f"{where}: unknown fine label {label!r}.")
+    question = question.strip()
+    if not question:
+        raise TrecFormatError(f"{where}: the question after label {label!r} is empty.")
+    return LabeledQuestion(question, coarse, label)
 
 
 def read_label_file(path: str | os.PathLike) -> list[LabeledQuestion]:
@@ -67,6 +93,11 @@ def read_label_file(path: str | os.PathLike) -> list[LabeledQuestion]:
 
     The file is decoded as UTF-8 when it is valid UTF-8 and as Latin-1 otherwise (the published TREC files are
     Latin-1). Every line must hold a known label and a non-empty question.
+
+    The published files end every line, the last included, with a newline; one that does not may have been cut short
+    (an interrupted copy or download). An error on that last line says so, and a last line that parses is kept with a
+    warning naming it, since a question cut at a word boundary cannot be told from a complete one. UTF-8 text cut
+    inside a character is an error.
 
     Args:
         path (`str` or `os.PathLike`): The file to read.
@@ -83,28 +114,25 @@ def read_label_file(path: str | os.PathLike) -> list[LabeledQuestion]:
         text = _decode(handle.read(), path)
     if not text.strip():
         raise TrecFormatError(f"{path}: the file is empty.")
-    coarse_names, fine_names = set(COARSE_LABELS), set(FINE_LABELS)
-    questions = []
     lines = text.split("\n")
-    if lines[-1] == "":
+    ends_with_newline = lines[-1] == ""
+    if ends_with_newline:
         lines.pop()  # the newline that ends the file
+    questions = []
     for number, line in enumerate(lines, start=1):
-        line = line.rstrip("\r")
-        where = f"{path}:{number}"
-        if not line.strip():
-            raise TrecFormatError(f"{where}: empty line; expected 'COARSE:fine question'.")
-        label, _, question = line.partition(" ")
-        coarse, colon, fine = label.partition(":")
-        if not colon or not fine:
-            raise TrecFormatError(f"{where}: no label; expected 'COARSE:fine question', got {line[:60]!r}.")
-        if coarse not in coarse_names:
-            raise TrecFormatError(f"{where}: unknown coarse label {coarse!r}; known: {', '.join(COARSE_LABELS)}.")
-        if label not in fine_names:
-            raise TrecFormatError(f"{where}: unknown fine label {label!r}.")
-        question = question.strip()
-        if not question:
-            raise TrecFormatError(f"{where}: the question after label {label!r} is empty.")
-        questions.append(LabeledQuestion(question, coarse, label))
+        try:
+            questions.append(_parse_line(line.rstrip("\r"), f"{path}:{number}"))
+        except TrecFormatError as error:
+            if number == len(lines) and not ends_with_newline:
+                message = f"{error} No newline follows this last line: the file may be truncated."
+                raise TrecFormatError(message) from None
+            raise
+    if not ends_with_newline:
+        warnings.warn(
+            f"{path}:{len(lines)}: no newline at the end of the file; if it was cut short, this last question is "
+            f"incomplete: {lines[-1][:80]!r}",
+            stacklevel=2,
+        )
     return questions
 
 

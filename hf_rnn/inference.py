@@ -3,28 +3,134 @@
 from __future__ import annotations
 
 import os
+import threading
 import warnings
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterable
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from tokenizers import Tokenizer
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME
 
+from . import ARCHITECTURES
 from .data import COARSE_LABELS, read_label_file
 from .metrics import classification_metrics
 
+#: The `model_type`s of this package's configurations; `load_classifier` refuses any other.
+MODEL_TYPES = frozenset(config_class.model_type for config_class, _, _ in ARCHITECTURES.values())
+TOKENIZER_FILE = "tokenizer.json"
+#: What `save_pretrained` of a classifier and its tokenizer writes, and `load_classifier` reads.
+REQUIRED_FILES = (CONFIG_NAME, SAFE_WEIGHTS_NAME, TOKENIZER_FILE, "tokenizer_config.json")
+
+
+class ModelLoadError(ValueError):
+    """A saved classifier that cannot be loaded or does not hold together; the message names the file at fault."""
+
+
+def _file(source: str, name: str) -> str:
+    return os.path.join(source, name) if os.path.isdir(source) else f"{name} of {source!r}"
+
+
+def _load_error(source: str, name: str, error: Exception) -> ModelLoadError:
+    reason = " ".join(str(error).split())
+    return ModelLoadError(f"{_file(source, name)}: cannot be loaded ({type(error).__name__}: {reason[:400]})")
+
+
+def _weight_name(key: str | tuple) -> str:
+    if isinstance(key, tuple):  # a mismatch: (name, shape in the file, shape the configuration gives)
+        name, found, expected = key
+        return f"{name} {list(found)} instead of {list(expected)}"
+    return key
+
 
 def load_classifier(model_name_or_path: str | os.PathLike) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a saved classifier and its tokenizer (in eval mode) from a directory or Hub id."""
-    model = AutoModelForSequenceClassification.from_pretrained(model_name_or_path)
-    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+    """
+    Load a saved hf_rnn classifier and its tokenizer (the model in eval mode) from a directory or Hub id, and check
+    that they hold together.
+
+    Only this package's code runs: `trust_remote_code=False`, so an `auto_map` or a `trust_remote_code` entry in
+    `config.json` is never followed, and nothing read from `config.json` is passed on as a loading option. Weights
+    are read from `model.safetensors` only (`use_safetensors=True`), never from a pickle such as `pytorch_model.bin`.
+    The configuration must be one of this package's model types, the weights must match it exactly (no missing,
+    unexpected or reshaped tensor), and the tokenizer must agree with it: no id past `vocab_size` (a smaller tokenizer
+    is accepted, as embedding matrices may be padded), and the same padding and unknown-token ids.
+
+    Raises:
+        `ModelLoadError`: One message naming the file at fault (`config.json`, `model.safetensors`, `tokenizer.json`).
+    """
+    source = os.fspath(model_name_or_path)
+    if os.path.isdir(source):
+        for name in REQUIRED_FILES:
+            if not os.path.isfile(os.path.join(source, name)):
+                raise ModelLoadError(
+                    f"{os.path.join(source, name)}: missing, so {source} is not a complete saved model (an "
+                    "interrupted training run leaves only checkpoint-* folders; weights are read from "
+                    "model.safetensors only, never from a pickled pytorch_model.bin)."
+                )
+    try:
+        config_dict, _ = PreTrainedConfig.get_config_dict(source)  # plain JSON: runs nothing
+        model_type = config_dict.get("model_type")
+        if model_type in MODEL_TYPES:
+            config = AutoConfig.from_pretrained(source, trust_remote_code=False)
+    except Exception as error:
+        raise _load_error(source, CONFIG_NAME, error) from error
+    if model_type not in MODEL_TYPES:
+        shipped_code = "; code shipped with a model (auto_map) is never run" if "auto_map" in config_dict else ""
+        raise ModelLoadError(
+            f"{_file(source, CONFIG_NAME)}: model_type {model_type!r} is not an hf_rnn model "
+            f"(expected one of {', '.join(sorted(MODEL_TYPES))}){shipped_code}."
+        )
+    try:
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            source,
+            config=config,
+            use_safetensors=True,
+            trust_remote_code=False,
+            ignore_mismatched_sizes=True,  # reported below, with the other mismatches, as one error
+            output_loading_info=True,
+        )
+    except Exception as error:
+        raise _load_error(source, SAFE_WEIGHTS_NAME, error) from error
+    problems = {kind: sorted(info[f"{kind}_keys"]) for kind in ("missing", "unexpected", "mismatched")}
+    if any(problems.values()):
+        found = "; ".join(
+            f"{kind}: {', '.join(map(_weight_name, keys[:5]))}" for kind, keys in problems.items() if keys
+        )
+        raise ModelLoadError(f"{_file(source, SAFE_WEIGHTS_NAME)}: does not match {CONFIG_NAME} ({found}).")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except Exception as error:
+        raise _load_error(source, TOKENIZER_FILE, error) from error
+    if len(tokenizer) > config.vocab_size:
+        raise ModelLoadError(
+            f"{_file(source, TOKENIZER_FILE)}: the tokenizer has {len(tokenizer)} tokens but {CONFIG_NAME} has "
+            f"vocab_size {config.vocab_size}; they do not belong together."
+        )
+    for name in ("pad_token_id", "unk_token_id"):
+        expected = getattr(config, name, None)
+        if expected is not None and getattr(tokenizer, name) != expected:
+            raise ModelLoadError(
+                f"{_file(source, TOKENIZER_FILE)}: {name} is {getattr(tokenizer, name)} but {expected} in "
+                f"{CONFIG_NAME}; the tokenizer does not belong to this model."
+            )
     return model.eval(), tokenizer
 
 
-def validate_questions(questions: Sequence[str]) -> list[str]:
-    """Return `questions` as a list, raising `TypeError` for anything that is not a string."""
-    if isinstance(questions, str):
-        raise TypeError("expected a sequence of questions, got a single string; wrap it in a list.")
+def validate_questions(questions: Iterable[str]) -> list[str]:
+    """Return `questions` as a list, raising `TypeError` for anything but an iterable of strings."""
+    if isinstance(questions, (str, bytes)):
+        raise TypeError(f"expected a list of questions, got a single {type(questions).__name__}; wrap it in a list.")
+    if not isinstance(questions, Iterable):
+        raise TypeError(f"expected a list of questions (str), got {type(questions).__name__}.")
     checked = list(questions)
     for index, question in enumerate(checked):
         if not isinstance(question, str):
@@ -32,10 +138,35 @@ def validate_questions(questions: Sequence[str]) -> list[str]:
     return checked
 
 
+_ENCODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ENCODERS_LOCK = threading.Lock()
+
+
+def _token_ids(tokenizer: PreTrainedTokenizerBase, questions: list[str]) -> list[list[int]]:
+    """
+    Untruncated token ids of each question, computed without touching the tokenizer's shared settings.
+
+    A fast tokenizer keeps truncation and padding as state of its Rust backend, which every `__call__` sets: a call
+    without truncation from one thread switches it off under another thread's call with `truncation=True` (a
+    pipeline) before that one encodes. Fast tokenizers are therefore encoded here with a private copy of the backend,
+    made once per tokenizer (again if its vocabulary grows), with truncation and padding off.
+    """
+    if not tokenizer.is_fast:
+        return tokenizer(questions, truncation=False, verbose=False)["input_ids"]
+    with _ENCODERS_LOCK:
+        size, encoder = _ENCODERS.get(tokenizer, (None, None))
+        if size != len(tokenizer):
+            encoder = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+            encoder.no_truncation()
+            encoder.no_padding()
+            _ENCODERS[tokenizer] = (len(tokenizer), encoder)
+    return [encoding.ids for encoding in encoder.encode_batch(questions)]
+
+
 def predict_proba(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    questions: Sequence[str],
+    questions: Iterable[str],
     batch_size: int = 64,
     max_length: int | None = None,
 ) -> np.ndarray:
@@ -43,17 +174,26 @@ def predict_proba(
     Class probabilities of each question, in input order.
 
     Questions are batched by length (less padding) and truncated to `max_length` tokens (default: the tokenizer's
-    `model_max_length`), with a warning naming how many were cut.
+    `model_max_length`), with a warning naming how many were cut. Any string is a valid question, the empty one
+    included; the answer for a question does not depend on the others (up to float rounding, below 1e-6). Safe to
+    call from several threads at once on one model and tokenizer.
 
     Returns:
         `np.ndarray` of shape `(len(questions), num_labels)`, rows summing to 1.
     """
     questions = validate_questions(questions)
-    max_length = max_length or tokenizer.model_max_length
-    encoded = tokenizer(questions, truncation=False)["input_ids"]
-    too_long = sum(len(ids) > max_length for ids in encoded)
+    max_length = tokenizer.model_max_length if max_length is None else max_length
+    if max_length < 1:
+        raise ValueError(f"max_length must be at least 1, got {max_length}.")
+    encoded = _token_ids(tokenizer, questions)
+    too_long = [index for index, ids in enumerate(encoded) if len(ids) > max_length]
     if too_long:
-        warnings.warn(f"{too_long} question(s) longer than {max_length} tokens were truncated.", stacklevel=2)
+        shown = ", ".join(map(str, too_long[:5])) + (", ..." if len(too_long) > 5 else "")
+        warnings.warn(
+            f"{len(too_long)} question(s) longer than {max_length} tokens were truncated to {max_length} tokens "
+            f"(question index {shown}).",
+            stacklevel=2,
+        )
     order = sorted(range(len(questions)), key=lambda index: len(encoded[index]))
     probabilities = np.zeros((len(questions), model.config.num_labels), dtype=np.float32)
     device = next(model.parameters()).device
@@ -69,10 +209,17 @@ def predict_proba(
 
 
 def predict(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, questions: Sequence[str], batch_size: int = 64
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    questions: Iterable[str],
+    batch_size: int = 64,
+    max_length: int | None = None,
 ) -> list[dict[str, object]]:
-    """The most probable label of each question, with its probability: `[{"label": ..., "score": ...}, ...]`."""
-    probabilities = predict_proba(model, tokenizer, questions, batch_size=batch_size)
+    """
+    The most probable label of each question, with its probability: `[{"label": ..., "score": ...}, ...]`.
+    `max_length` and the truncation warning are those of [`predict_proba`].
+    """
+    probabilities = predict_proba(model, tokenizer, questions, batch_size=batch_size, max_length=max_length)
     best = probabilities.argmax(axis=-1)
     return [
         {"label": model.config.id2label[int(index)], "score": float(row[index])}
