@@ -6,10 +6,16 @@ import os
 
 import numpy as np
 import torch
+from datasets import DatasetDict
 from torch import nn
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    Trainer,
+    TrainingArguments,
+)
 
-from .data import load_trec
 from .inference import predict_proba
 from .metrics import compute_metrics
 
@@ -47,21 +53,16 @@ def teacher_logits(teacher_dir: str | os.PathLike, texts: list[str], label_names
 
 
 def train_teacher(
-    base_model: str | os.PathLike,
-    training_args,
-    train_file: str | None = None,
-    test_file: str | None = None,
-    label_column: str = "coarse_label",
-    split_seed: int = 42,
+    base_model: str | os.PathLike, training_args: TrainingArguments, data: DatasetDict, label_column: str = "coarse_label"
 ) -> dict[str, float]:
     """
-    Fine-tune a transformers encoder (e.g. MiniLM) as a TREC classifier on exactly the splits the students use, keep
-    the best validation checkpoint and save it to `training_args.output_dir`.
+    Fine-tune a transformers encoder (e.g. MiniLM) as a TREC classifier on `data` (pass the very splits the students
+    use, from `load_trec`), keep the best validation checkpoint if `training_args` asks for it, and save it to
+    `training_args.output_dir`.
 
     Returns:
         `dict[str, float]`: Validation (`eval_`) and test (`test_`) accuracy and macro-F1.
     """
-    data = load_trec(train_file=train_file, test_file=test_file, seed=split_seed)
     label_names = data["train"].features[label_column].names
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     model = AutoModelForSequenceClassification.from_pretrained(

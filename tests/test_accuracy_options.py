@@ -1,0 +1,107 @@
+"""Modelling options for accuracy: pretrained embeddings, distillation, word dropout, hyperparameter search."""
+
+import json
+
+import pytest
+import torch
+from transformers import AutoModel, AutoTokenizer, TrainingArguments, pipeline
+
+import hf_rnn  # noqa: F401
+from hf_rnn import GRUConfig, GRUForSequenceClassification
+from hf_rnn.data import load_trec
+from hf_rnn.distillation import distillation_loss, teacher_logits, train_teacher
+from hf_rnn.search import SearchArguments, search
+from hf_rnn.training import DataArguments, ModelArguments, RNNTrainingArguments, train
+
+SMALL_SPLITS = dict(validation_fraction=0.2, test_fraction=0.2)
+
+
+def small_training_args(output_dir, **overrides) -> RNNTrainingArguments:
+    settings = dict(output_dir=str(output_dir), num_train_epochs=2, disable_tqdm=True, save_total_limit=1)
+    settings.update(overrides)
+    return RNNTrainingArguments(**settings)
+
+
+def test_embeddings_from_a_real_hub_model(minilm_dir, tiny_label_file, tmp_path):
+    metrics = train(
+        ModelArguments(model_type="lstm", embeddings_from=str(minilm_dir), hidden_size=16, freeze_embeddings=True),
+        DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS),
+        small_training_args(tmp_path / "student"),
+    )
+    assert 0.0 <= metrics["eval_accuracy"] <= 1.0
+    source = AutoModel.from_pretrained(minilm_dir).get_input_embeddings().weight
+    student = AutoModel.from_pretrained(tmp_path / "student")
+    assert student.config.embedding_dim == source.shape[1] and student.config.vocab_size == source.shape[0]
+    torch.testing.assert_close(student.get_input_embeddings().weight, source)  # frozen: unchanged by training
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "student")
+    assert tokenizer.tokenize("photosynthesis") == AutoTokenizer.from_pretrained(minilm_dir).tokenize("photosynthesis")
+    assert "token_type_ids" not in tokenizer("Who wrote Hamlet ?")
+    answer = pipeline("text-classification", model=str(tmp_path / "student"))("Who wrote Hamlet ?")
+    assert answer[0]["label"] in student.config.label2id
+
+
+def test_distillation_loss_limits():
+    student = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+    labels = torch.tensor([0, 2])
+    teacher = torch.tensor([[0.0, 3.0, 0.0], [1.0, 0.0, 0.0]])
+    hard = torch.nn.functional.cross_entropy(student, labels)
+    torch.testing.assert_close(distillation_loss(student, teacher, labels, alpha=0.0, temperature=2.0), hard)
+    same = distillation_loss(student, torch.log_softmax(student, -1), labels, alpha=1.0, temperature=1.0)
+    torch.testing.assert_close(same, torch.tensor(0.0), atol=1e-6, rtol=0)
+    assert distillation_loss(student, teacher, labels, alpha=1.0, temperature=2.0) > 0.1
+
+
+def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
+    teacher_dir = tmp_path / "teacher"
+    teacher_args = TrainingArguments(
+        output_dir=str(teacher_dir), num_train_epochs=1, per_device_train_batch_size=16, report_to="none",
+        save_strategy="no", disable_tqdm=True, use_cpu=True,
+    )  # fmt: skip
+    data = load_trec(train_file=str(tiny_label_file), **SMALL_SPLITS)
+    teacher_metrics = train_teacher(minilm_dir, teacher_args, data)
+    assert "eval_accuracy" in teacher_metrics and "test_accuracy" in teacher_metrics
+    names = ["ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"]
+    soft = teacher_logits(teacher_dir, ["Who wrote Hamlet ?"], list(reversed(names)))
+    straight = teacher_logits(teacher_dir, ["Who wrote Hamlet ?"], names)
+    assert soft.shape == (1, 6)
+    assert soft[0].tolist() == pytest.approx(straight[0][::-1].tolist())  # matched by name, not id
+    with pytest.raises(ValueError, match="teacher predicts"):
+        teacher_logits(teacher_dir, ["Who ?"], names[:5] + ["OTHER"])
+
+    metrics = train(
+        ModelArguments(model_type="gru", hidden_size=16, embedding_dim=16),
+        DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS),
+        small_training_args(tmp_path / "student", teacher=str(teacher_dir), distillation_alpha=0.7),
+    )
+    assert metrics["train_loss"] > 0 and 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert (tmp_path / "student" / "model.safetensors").is_file()
+
+
+def test_word_dropout_only_while_training():
+    torch.manual_seed(0)
+    model = GRUForSequenceClassification(
+        GRUConfig(vocab_size=50, embedding_dim=4, hidden_size=4, num_labels=2, word_dropout=0.5)
+    )
+    ids = torch.randint(2, 50, (8, 30))
+    mask = torch.ones_like(ids)
+    mask[:, 25:] = 0
+    model.train()
+    dropped = model.encoder._drop_words(ids, mask.bool())
+    assert (dropped == 1).float().mean() > 0.25  # about half of the real tokens became [UNK]
+    assert torch.equal(dropped[:, 25:], ids[:, 25:])  # padding untouched
+    model.eval()
+    assert torch.equal(model.encoder._drop_words(ids, mask.bool()), ids)
+
+
+def test_search_scores_trials_on_validation_only(tiny_label_file, tmp_path):
+    result = search(
+        ModelArguments(model_type="rnn"),
+        DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS),
+        small_training_args(tmp_path / "search", num_train_epochs=1),
+        SearchArguments(n_trials=2),
+    )
+    assert len(result["trials"]) == 2
+    assert {"hidden_size", "pooling", "learning_rate"} <= set(result["best_hyperparameters"])
+    assert result["best_validation_accuracy"] == max(trial["validation_accuracy"] for trial in result["trials"])
+    saved = json.loads((tmp_path / "search" / "search_results.json").read_text())
+    assert saved["best_hyperparameters"] == result["best_hyperparameters"]
