@@ -145,7 +145,8 @@ class RNNModelCardData:
         num_parameters: Number of parameters of the model.
         labels: Label names in id order.
         label_column: `"coarse_label"` or `"fine_label"`.
-        dataset: Where the data came from: `id` (Hub id or file name), `train_file`, `test_file`, split settings.
+        dataset: Where the data came from: `id` (Hub id or file name), the `train_file` and `test_file` names (no
+            directories), and the split settings.
         split_sizes: Questions per split.
         tokenizer: Tokenizer settings and vocabulary size.
         training: Training arguments, epochs run and the selected epoch.
@@ -190,7 +191,7 @@ class RNNModelCardData:
         if data.get("test_file"):
             return (
                 f"train and validation split {1 - data['validation_fraction']:.0%}/{data['validation_fraction']:.0%} "
-                f"from `{source}`; test is `{os.path.basename(data['test_file'])}`"
+                f"from `{source}`; test is `{data['test_file']}`"
             )
         if data.get("train_file"):
             fractions = (1 - data["validation_fraction"] - data["test_fraction"], data["validation_fraction"])
@@ -336,7 +337,10 @@ def build_card_data(
         selected_epoch=next((entry["epoch"] for entry in history if entry["step"] == selected_step), None),
         train_runtime_seconds=metrics.get("train_runtime"),
     )
-    train_file = data_args["train_file"]
+    # file names only: a card is public, the local paths are not
+    train_file, test_file = (
+        data_args[key] and os.path.basename(data_args[key]) for key in ("train_file", "test_file")
+    )
     return RNNModelCardData(
         model_id=args.hub_model_id or Path(args.output_dir).resolve().name,
         architecture=type(model).__name__,
@@ -350,11 +354,10 @@ def build_card_data(
         labels=labels,
         label_column=label_column,
         dataset={
-            "id": os.path.basename(train_file) if train_file else data_args["dataset_name"],
-            **{
-                key: data_args[key]
-                for key in ("train_file", "test_file", "validation_fraction", "test_fraction", "split_seed")
-            },
+            "id": train_file or data_args["dataset_name"],
+            "train_file": train_file,
+            "test_file": test_file,
+            **{key: data_args[key] for key in ("validation_fraction", "test_fraction", "split_seed")},
         },
         split_sizes={split: len(rows) for split, rows in data.items()},
         tokenizer={

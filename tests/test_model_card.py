@@ -146,6 +146,8 @@ def test_body_describes_the_run(run):
     for name in ("transformers", "torch", "huggingface_hub", "hf_rnn"):
         assert f"- {name}: {results.versions[name]}" in card
     assert "## Limitations" in card
+    for name in ("README.md", "results.json"):  # public files name the data file, not where it lies
+        assert str(QUESTIONS_FILE.parent) not in (output_dir / name).read_text()
     assert f"| validation | {len(data['validation'])} | {metrics['eval_accuracy']:.4f} |" in card
 
 
