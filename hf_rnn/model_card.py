@@ -104,7 +104,10 @@ class TrainingHistoryCallback(TrainerCallback, ExportableState):
     def _record(self, state) -> dict[str, float]:
         """The history entry of the current step, created if needed."""
         if not self.history or self.history[-1]["step"] != state.global_step:
-            self.history.append({"epoch": _epoch(state.epoch), "step": state.global_step})
+            self.history.append(
+                {"epoch": _epoch(state.epoch), "step": state.global_step}
+                | dict.fromkeys(("train_loss", "train_accuracy", "validation_loss", "validation_accuracy"))
+            )
         return self.history[-1]
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
