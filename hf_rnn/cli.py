@@ -125,6 +125,27 @@ def card_command(argv: Sequence[str]) -> None:
         raise SystemExit(f"hf-rnn card: {error}") from None
 
 
+@dataclass
+class TeacherArguments:
+    """Options of `hf-rnn teacher`."""
+
+    model_name_or_path: str = field(metadata={"help": "Transformers encoder to fine-tune (e.g. a MiniLM directory)."})
+
+
+def teacher_command(argv: Sequence[str]) -> None:
+    from transformers import TrainingArguments
+
+    from .distillation import train_teacher
+    from .training import DataArguments
+
+    teacher_args, data_args, training_args = _parse(
+        (TeacherArguments, DataArguments, TrainingArguments), argv, "hf-rnn teacher"
+    )
+    data = data_args.load_splits()
+    metrics = train_teacher(teacher_args.model_name_or_path, training_args, data, data_args.label_column)
+    print(json.dumps({key: metrics[key] for key in sorted(metrics) if key.endswith(("accuracy", "macro_f1"))}))
+
+
 def search_command(argv: Sequence[str]) -> None:
     from .search import SearchArguments, search
     from .training import DataArguments, ModelArguments, RNNTrainingArguments
@@ -144,6 +165,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {
     "card": card_command,
     "manual": manual_command,
     "search": search_command,
+    "teacher": teacher_command,
 }
 
 

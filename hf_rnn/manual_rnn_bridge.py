@@ -23,7 +23,6 @@ from tqdm.auto import tqdm
 from transformers import set_seed
 
 from .configuration_hf_rnn import RNNConfig
-from .data import load_trec
 from .manual_rnn import Adam, ManualRNN, train_step
 from .modeling_hf_rnn import RNNForSequenceClassification
 from .runtime import configure_threads
@@ -277,14 +276,7 @@ def run_comparison(data_args: DataArguments, args: ManualRNNArguments, command: 
     """
     threads = configure_threads(args.num_threads)
     set_seed(args.seed)
-    data = load_trec(
-        train_file=data_args.train_file,
-        test_file=data_args.test_file,
-        validation_fraction=data_args.validation_fraction,
-        test_fraction=data_args.test_fraction,
-        seed=data_args.split_seed,
-        dataset_name=data_args.dataset_name,
-    )
+    data = data_args.load_splits()
     tokenizer = train_tokenizer(
         data["train"]["text"],
         tokenizer_type=args.tokenizer_type,

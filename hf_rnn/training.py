@@ -9,7 +9,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 import torch
 from datasets import DatasetDict
@@ -114,6 +114,17 @@ class DataArguments:
     validation_fraction: float = field(default=0.1, metadata={"help": "Share of the training file for validation."})
     test_fraction: float = field(default=0.1, metadata={"help": "Share of the training file for test (no test_file)."})
     split_seed: int = field(default=42, metadata={"help": "Seed of the train/validation/test split."})
+
+    def load_splits(self) -> DatasetDict:
+        """The train, validation and test splits these options describe (see `hf_rnn.data.load_trec`)."""
+        return load_trec(
+            train_file=self.train_file,
+            test_file=self.test_file,
+            validation_fraction=self.validation_fraction,
+            test_fraction=self.test_fraction,
+            seed=self.split_seed,
+            dataset_name=self.dataset_name,
+        )
 
 
 @dataclass
@@ -331,14 +342,7 @@ def prepare_run(
     """
     configure_threads(training_args.num_threads)
     set_seed(training_args.seed)
-    data = load_trec(
-        train_file=data_args.train_file,
-        test_file=data_args.test_file,
-        validation_fraction=data_args.validation_fraction,
-        test_fraction=data_args.test_fraction,
-        seed=data_args.split_seed,
-        dataset_name=data_args.dataset_name,
-    )
+    data = data_args.load_splits()
     label_names = data["train"].features[data_args.label_column].names
 
     pretrained_embeddings = None
