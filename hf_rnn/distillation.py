@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 
 import numpy as np
 import torch
@@ -36,6 +37,37 @@ def distillation_loss(
     soft = nn.functional.kl_div(soft_student, soft_targets, reduction="batchmean", log_target=True)
     hard = nn.functional.cross_entropy(student_logits.float(), labels)
     return alpha * temperature**2 * soft + (1.0 - alpha) * hard
+
+
+def augment_questions(
+    questions: list[str],
+    copies: int,
+    seed: int,
+    mask_probability: float = 0.1,
+    ngram_probability: float = 0.25,
+    unknown_token: str = "[UNK]",
+) -> list[str]:
+    """
+    Perturbed copies of each question, to show the student more of the teacher's judgement than the training
+    questions alone (the transfer-set augmentation of Tang et al., 2019, "Distilling Task-Specific Knowledge from BERT
+    into Simple Neural Networks"). In each copy every word is replaced by `unknown_token` with probability
+    `mask_probability`; then, with probability `ngram_probability`, only a random span of 1 to 5 words is kept.
+
+    Returns:
+        `list[str]`: `copies` perturbed versions of every question, question by question.
+    """
+    rng = random.Random(seed)
+    augmented = []
+    for question in questions:
+        words = question.split()
+        for _ in range(copies):
+            copy = [unknown_token if rng.random() < mask_probability else word for word in words]
+            if len(copy) > 1 and rng.random() < ngram_probability:
+                length = rng.randint(1, min(5, len(copy)))
+                start = rng.randint(0, len(copy) - length)
+                copy = copy[start : start + length]
+            augmented.append(" ".join(copy))
+    return augmented
 
 
 def teacher_logits(teacher_dir: str | os.PathLike, texts: list[str], label_names: list[str]) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -11,8 +12,9 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+import accelerate.optimizer
 import torch
-from datasets import DatasetDict
+from datasets import Dataset, DatasetDict, concatenate_datasets
 from transformers import (
     AutoModelForSequenceClassification,
     DataCollatorWithPadding,
@@ -28,7 +30,7 @@ from transformers.utils import CONFIG_NAME
 
 from . import ARCHITECTURES
 from .data import LABEL_COLUMNS, load_trec
-from .distillation import distillation_loss, teacher_logits
+from .distillation import augment_questions, distillation_loss, teacher_logits
 from .hub import HubTrainer
 from .inference import load_classifier
 from .metrics import compute_metrics
@@ -39,6 +41,12 @@ from .runtime import configure_threads
 from .tokenization import TOKENIZER_TYPES, train_tokenizer
 
 logger = logging.getLogger(__name__)
+
+# accelerate's `AcceleratedOptimizer.step` asks `is_lomo_available()` twice per optimizer step, and every call searches
+# sys.path (`importlib.util.find_spec`, about 0.2 ms here): 4-7% of a small recurrent model's training step on CPU
+# (results/benchmark.md). Whether a package is installed does not change during a run, so the answer is kept.
+if hasattr(accelerate.optimizer, "is_lomo_available"):
+    accelerate.optimizer.is_lomo_available = functools.cache(accelerate.optimizer.is_lomo_available)
 
 #: Settings each architecture uses where the command line leaves a model option unset (`None`).
 RECOMMENDED_SETTINGS: dict[str, dict[str, object]] = {
@@ -135,6 +143,10 @@ class RNNTrainingArguments(TrainingArguments):
     num_train_epochs: float = field(default=20.0, metadata={"help": "Most epochs (early stopping may end sooner)."})
     learning_rate: float = field(default=2e-3, metadata={"help": "Peak learning rate of AdamW."})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (0: plain Adam)."})
+    optim: str = field(
+        default="adamw_torch_fused",
+        metadata={"help": "Optimizer. Fused AdamW (torch >= 2.4, CPU and GPU) steps fastest (results/benchmark.md)."},
+    )
     per_device_train_batch_size: int = field(default=32, metadata={"help": "Training batch size."})
     per_device_eval_batch_size: int = field(default=256, metadata={"help": "Evaluation batch size."})
     eval_strategy: str = field(default="epoch", metadata={"help": "When to evaluate."})
@@ -169,6 +181,10 @@ class RNNTrainingArguments(TrainingArguments):
         default=0.5, metadata={"help": "Weight of the teacher's soft labels (1 - alpha: the gold labels)."}
     )
     distillation_temperature: float = field(default=2.0, metadata={"help": "Softmax temperature of distillation."})
+    distillation_augment_copies: int = field(
+        default=0,
+        metadata={"help": "With --teacher: add this many perturbed copies of each training question, teacher-labelled."},
+    )
 
 
 class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
@@ -361,10 +377,39 @@ def prepare_run(
         )
     encoded = tokenize_splits(data, tokenizer, data_args.label_column, model_args.max_length)
     if training_args.teacher is not None:
-        soft_labels = teacher_logits(training_args.teacher, data["train"]["text"], label_names)
-        encoded["train"] = encoded["train"].add_column("teacher_logits", soft_labels.tolist())
+        encoded["train"] = distillation_set(
+            encoded["train"], list(data["train"]["text"]), tokenizer, label_names, model_args, training_args
+        )
         training_args.remove_unused_columns = False  # keep teacher_logits; the splits hold model inputs only
     return PreparedRun(data, encoded, label_names, tokenizer, pretrained_embeddings)
+
+
+def distillation_set(
+    encoded_train: Dataset,
+    texts: list[str],
+    tokenizer: PreTrainedTokenizerBase,
+    label_names: list[str],
+    model_args: ModelArguments,
+    training_args: RNNTrainingArguments,
+) -> Dataset:
+    """
+    The encoded train split with the teacher's log-probabilities as `teacher_logits`, plus
+    `distillation_augment_copies` perturbed copies of each question labelled by the teacher alone (their `labels` are
+    the teacher's choice).
+    """
+    augmented = augment_questions(texts, training_args.distillation_augment_copies, seed=training_args.seed)
+    soft_labels = teacher_logits(training_args.teacher, texts + augmented, label_names)
+    train = encoded_train.add_column("teacher_logits", soft_labels[: len(texts)].tolist())
+    if not augmented:
+        return train
+    extra = Dataset.from_dict(
+        {
+            **tokenizer(augmented, truncation=True, max_length=model_args.max_length),
+            "labels": soft_labels[len(texts) :].argmax(axis=-1).tolist(),
+            "teacher_logits": soft_labels[len(texts) :].tolist(),
+        }
+    )
+    return concatenate_datasets([train, extra.cast(train.features)])
 
 
 def build_trainer(

@@ -9,7 +9,7 @@ from transformers import AutoModel, AutoTokenizer, TrainingArguments, pipeline
 import hf_rnn  # noqa: F401
 from hf_rnn import GRUConfig, GRUForSequenceClassification
 from hf_rnn.data import load_trec
-from hf_rnn.distillation import distillation_loss, teacher_logits, train_teacher
+from hf_rnn.distillation import augment_questions, distillation_loss, teacher_logits, train_teacher
 from hf_rnn.search import SearchArguments, search
 from hf_rnn.training import DataArguments, ModelArguments, RNNTrainingArguments, train
 
@@ -71,9 +71,12 @@ def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
     metrics = train(
         ModelArguments(model_type="gru", hidden_size=16, embedding_dim=16),
         DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS),
-        small_training_args(tmp_path / "student", teacher=str(teacher_dir), distillation_alpha=0.7),
+        small_training_args(
+            tmp_path / "student", teacher=str(teacher_dir), distillation_alpha=0.7, distillation_augment_copies=2
+        ),
     )
     assert metrics["train_loss"] > 0 and 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert metrics["train_samples"] == 3 * len(data["train"])  # the questions and two teacher-labelled copies each
     assert (tmp_path / "student" / "model.safetensors").is_file()
 
 
@@ -105,3 +108,21 @@ def test_search_scores_trials_on_validation_only(tiny_label_file, tmp_path):
     assert result["best_validation_accuracy"] == max(trial["validation_accuracy"] for trial in result["trials"])
     saved = json.loads((tmp_path / "search" / "search_results.json").read_text())
     assert saved["best_hyperparameters"] == result["best_hyperparameters"]
+
+
+def test_augmented_questions_mask_words_and_sample_spans():
+    questions = ["What is the capital city of France and Spain ?"] * 200
+    copies = augment_questions(questions, copies=2, seed=0, mask_probability=0.2, ngram_probability=0.5)
+    assert len(copies) == 400
+    assert copies == augment_questions(questions, copies=2, seed=0, mask_probability=0.2, ngram_probability=0.5)
+    words = questions[0].split()
+    masked = sum(copy.split().count("[UNK]") for copy in copies) / sum(len(copy.split()) for copy in copies)
+    assert 0.1 < masked < 0.3
+    spans = [copy for copy in copies if len(copy.split()) <= 5]
+    assert 0.3 < len(spans) / len(copies) < 0.7
+    for copy in copies:  # every copy is the question, or a contiguous span of it, with some words masked
+        tokens = copy.split()
+        assert any(
+            all(token in ("[UNK]", words[start + index]) for index, token in enumerate(tokens))
+            for start in range(len(words) - len(tokens) + 1)
+        )
