@@ -19,10 +19,8 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceCl
 from .configuration_hf_rnn import GRUConfig, LSTMConfig, RecurrentConfig, RNNConfig
 
 
-def _left_align(mask: torch.Tensor) -> torch.Tensor | None:
-    """Per-row permutation moving the real tokens (mask 1) to the front in their order, or `None` if they already are."""
-    if not bool((mask[:, 1:] > mask[:, :-1]).any()):
-        return None
+def _left_align(mask: torch.Tensor) -> torch.Tensor:
+    """Per-row permutation moving the real tokens (mask 1) to the front, in their order."""
     return torch.argsort((mask == 0).to(torch.int8), dim=1, stable=True)
 
 
@@ -174,7 +172,13 @@ class RecurrentModel(RecurrentPreTrainedModel):
                 inputs_embeds = inputs_embeds.new_zeros(batch_size, 1, inputs_embeds.shape[-1])
             length = 1
 
-        order = _left_align(mask)
+        # What the host must know comes over in one device-to-host copy (on a GPU, one sync per forward): the lengths,
+        # which `pack_padded_sequence` takes on the CPU, and whether any row has padding before a real token.
+        lengths = mask.sum(dim=1)
+        unaligned = (mask[:, 1:] > mask[:, :-1]).any().unsqueeze(0)
+        host = torch.cat([lengths, unaligned.to(lengths.dtype)]).cpu()
+        host_lengths = host[:-1]
+        order = _left_align(mask) if bool(host[-1]) else None
         if order is not None:
             mask = _permute_tokens(mask, order)
             if input_ids is not None:
@@ -183,21 +187,19 @@ class RecurrentModel(RecurrentPreTrainedModel):
                 inputs_embeds = _permute_tokens(inputs_embeds, order)
         # A row without real tokens reads one padding token, whatever ids its masked positions hold, so that every
         # row has a state and it never depends on the batch.
-        lengths = mask.sum(dim=1)
-        empty = lengths == 0
-        if bool(empty.any()):
-            first = empty.unsqueeze(1) & (torch.arange(length, device=mask.device) == 0).unsqueeze(0)
+        if bool((host_lengths == 0).any()):
+            first = (lengths == 0).unsqueeze(1) & (torch.arange(length, device=mask.device) == 0).unsqueeze(0)
             if input_ids is not None:
                 input_ids = input_ids.masked_fill(first, self.config.pad_token_id or 0)
             else:
                 inputs_embeds = inputs_embeds.masked_fill(first.unsqueeze(-1), 0.0)
-            lengths = lengths.clamp(min=1)
+            lengths, host_lengths = lengths.clamp(min=1), host_lengths.clamp(min=1)
         valid = torch.arange(length, device=mask.device).unsqueeze(0) < lengths.unsqueeze(1)
 
         if inputs_embeds is None:
             inputs_embeds = self.embeddings(self._drop_words(input_ids, mask))
         hidden = self.embedding_dropout(inputs_embeds)
-        packed = pack_padded_sequence(hidden, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(hidden, host_lengths, batch_first=True, enforce_sorted=False)
 
         all_hidden_states = [hidden] if output_hidden_states else None
         final_state = None

@@ -186,6 +186,22 @@ class RNNTrainingArguments(TrainingArguments):
         metadata={"help": "With --teacher: add this many perturbed copies of each training question, teacher-labelled."},
     )
 
+    def __post_init__(self) -> None:
+        # accelerate forms a CPU process group (gloo) only when told to use the CPU: without `use_cpu`, the processes
+        # of a `torchrun` or `accelerate launch` on a machine without a GPU each train alone, on all the data, and all
+        # write to output_dir.
+        if _launched_processes() > 1 and not torch.cuda.is_available():
+            self.use_cpu = True
+        super().__post_init__()
+
+
+def _launched_processes() -> int:
+    """The number of processes of the launch this process belongs to (torchrun or MPI variables; 1 if none)."""
+    for name in ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 1
+
 
 class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
     """
