@@ -352,10 +352,14 @@ def _check_labels(model_config, label_names: list[str], source: str) -> None:
 
 @dataclass
 class PreparedRun:
-    """What a training run needs before its first step: the splits, their encodings and the tokenizer."""
+    """
+    What a training run needs before its first step: the splits, their encodings, the tokenizer, and the dataset the
+    Trainer trains on (the encoded train split, or with `--teacher` its distillation set).
+    """
 
     data: DatasetDict
     encoded: DatasetDict
+    train_dataset: Dataset
     label_names: list[str]
     tokenizer: PreTrainedTokenizerBase
     pretrained_embeddings: torch.Tensor | None = None
@@ -403,12 +407,13 @@ def prepare_run(
             model_max_length=model_args.max_length,
         )
     encoded = tokenize_splits(data, tokenizer, data_args.label_column, model_args.max_length)
+    train_dataset = encoded["train"]
     if training_args.teacher is not None:
-        encoded["train"] = distillation_set(
-            encoded["train"], list(data["train"]["text"]), tokenizer, label_names, model_args, training_args
+        train_dataset = distillation_set(
+            train_dataset, list(data["train"]["text"]), tokenizer, label_names, model_args, training_args
         )
         training_args.remove_unused_columns = False  # keep teacher_logits; the splits hold model inputs only
-    return PreparedRun(data, encoded, label_names, tokenizer, pretrained_embeddings)
+    return PreparedRun(data, encoded, train_dataset, label_names, tokenizer, pretrained_embeddings)
 
 
 def distillation_set(
@@ -449,7 +454,7 @@ def build_trainer(
     return RNNTrainer(
         model_init=model_init,
         args=training_args,
-        train_dataset=run.encoded["train"],
+        train_dataset=run.train_dataset,
         eval_dataset=run.encoded["validation"],
         processing_class=run.tokenizer,
         data_collator=DataCollatorWithPadding(run.tokenizer),
@@ -485,7 +490,9 @@ def train(model_args: ModelArguments, data_args: DataArguments, training_args: R
 
     trainer.remove_callback(EarlyStoppingCallback)  # the final scoring below is not a validation step
     metrics = {f"train_{key}" if not key.startswith("train_") else key: value for key, value in train_result.metrics.items()}
-    metrics["train_samples"] = len(encoded["train"])
+    metrics["train_samples"] = len(run.train_dataset)
+    train_scores = trainer.evaluate(encoded["train"], metric_key_prefix="train")  # the final model on its train split
+    metrics.update({key: train_scores[key] for key in ("train_accuracy", "train_macro_f1")})
     metrics.update(trainer.evaluate(encoded["validation"], metric_key_prefix="eval"))
     metrics["eval_samples"] = len(encoded["validation"])
     test_output = trainer.predict(encoded["test"], metric_key_prefix="test")  # predictions for the card

@@ -42,6 +42,7 @@ def test_train_evaluate_predict_each_model(model_type, trec_train_file, majority
     )  # fmt: skip
     printed = json.loads(result.stdout.strip().splitlines()[-1])
     assert printed["eval_accuracy"] > majority_share + 0.35, printed
+    assert printed["train_accuracy"] >= printed["eval_accuracy"] - 0.05, printed  # scored on its own train split
     assert printed["test_accuracy"] > majority_share + 0.35, printed
     assert EXPECTED_FILES <= {path.name for path in output_dir.iterdir()}
     config = json.loads((output_dir / "config.json").read_text())
