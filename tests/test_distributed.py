@@ -72,10 +72,8 @@ def test_two_process_training(tmp_path):
     output_dir.mkdir()
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                __file__, str(output_dir)]  # fmt: skip
-    result = subprocess.run(
-        command, cwd=REPO_ROOT, env=subprocess_env(PYTHONPATH=str(REPO_ROOT)), capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
+    env = subprocess_env(PYTHONPATH=str(REPO_ROOT))
+    result = subprocess.run(command, check=False, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-4000:]
     ranks = [json.loads((output_dir / f"rank{rank}.json").read_text()) for rank in (0, 1)]
     assert [record["world_size"] for record in ranks] == [2, 2]
@@ -112,7 +110,9 @@ def test_two_process_training(tmp_path):
     probabilities = predict_proba(model, tokenizer, validation["text"])
     labels = np.asarray(validation["coarse_label"])
     assert len(labels) == metrics["eval_samples"]
-    assert float((probabilities.argmax(axis=-1) == labels).mean()) == pytest.approx(metrics["eval_accuracy"], abs=1e-12)
+    assert float((probabilities.argmax(axis=-1) == labels).mean()) == pytest.approx(
+        metrics["eval_accuracy"], abs=1e-12
+    )
     loss = torch.nn.functional.nll_loss(torch.log(torch.from_numpy(probabilities)), torch.from_numpy(labels))
     assert float(loss) == pytest.approx(metrics["eval_loss"], abs=1e-5)  # a sample counted twice would shift it
 
