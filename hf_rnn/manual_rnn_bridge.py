@@ -297,7 +297,18 @@ def run_comparison(data_args: DataArguments, args: ManualRNNArguments, command: 
     }
 
     label_names = data["train"].features[data_args.label_column].names
-    model_args = ModelArguments(model_type="rnn", embedding_dim=args.embedding_dim, hidden_size=args.hidden_size)
+    model_args = ModelArguments(  # the one configuration the manual RNN computes, whatever the package defaults
+        model_type="rnn",
+        embedding_dim=args.embedding_dim,
+        hidden_size=args.hidden_size,
+        num_layers=1,
+        bidirectional=False,
+        pooling="last",
+        nonlinearity="tanh",
+        embedding_dropout=0.0,
+        word_dropout=0.0,
+        classifier_dropout=0.0,
+    )
     library = build_model(model_args, tokenizer, label_names).to(getattr(torch, args.dtype))
     manual = ManualRNN.from_hf(library, dtype=np.dtype(args.dtype))
     manual_optimizer = Adam(manual.params, lr=args.learning_rate)
