@@ -741,12 +741,12 @@ def markdown(report: dict) -> str:
         "|---|---|---|",
     ]
     for arch, row in train.items():
-        lines.append(f"| training {arch}: Trainer / plain loop >= 0.9 | {row['ratio']:.2f}x | "
+        lines.append(f"| training {arch}: Trainer / plain loop >= 0.9 | {row['ratio']:.3f}x | "
                      f"{'met' if row['ratio'] >= 0.9 else 'not met'} |")  # fmt: skip
     for arch, row in infer.items():
         ratio = row["pipeline_ratio_largest_batch"]
         lines.append(f"| inference {arch}: pipeline / tokenizer+model at batch size "
-                     f"{max(map(int, row['throughput']))} >= 0.8 | {ratio:.2f}x | {'met' if ratio >= 0.8 else 'not met'} |")  # fmt: skip
+                     f"{max(map(int, row['throughput']))} >= 0.8 | {ratio:.3f}x | {'met' if ratio >= 0.8 else 'not met'} |")  # fmt: skip
     scaling = report["scaling"]
     slope = scaling["time_slope_long"]
     lines.append(f"| scaling: time per example grows linearly with length (log-log slope 0.8-1.2, length >= 256) | "
