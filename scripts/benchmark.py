@@ -57,9 +57,9 @@ from transformers.trainer_callback import PrinterCallback
 
 from hf_rnn.inference import predict
 from hf_rnn.runtime import configure_threads, default_num_threads
+from hf_rnn.trainer import EpochSeededLengthGroupedSampler
 from hf_rnn.training import (
     DataArguments,
-    EpochSeededLengthGroupedSampler,
     ModelArguments,
     PreparedRun,
     RNNTrainingArguments,

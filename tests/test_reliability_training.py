@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file
 
 from hf_rnn.inference import ModelLoadError, load_classifier
-from hf_rnn.training import last_complete_checkpoint
+from hf_rnn.trainer import last_complete_checkpoint
 
 from .conftest import TESTS_DATA, subprocess_env
 
