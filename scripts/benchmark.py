@@ -571,15 +571,19 @@ def optimizer_step_ms(model: torch.nn.Module, device: torch.device, steps: int =
     return {name: 1e3 * median(values) for name, values in seconds.items()}
 
 
-def bench_profile(bench: BenchmarkArguments, plan: Plan, run: PreparedRun, device: torch.device) -> dict[str, object]:
-    """Phases and top operators of the plain loop's LSTM training steps; the LSTM layer against its matrix products."""
-    model_args = ModelArguments(model_type="lstm")
+def lstm_plain_loop(bench: BenchmarkArguments, run: PreparedRun, device: torch.device) -> PlainLoop:
+    """The plain loop of an LSTM with the recommended settings, in training mode (profile and threads sections)."""
     with tempfile.TemporaryDirectory() as scratch:
         args = training_arguments(bench, device, scratch, 1)
-    plain = PlainLoop(run, model_args, args, device, bench.precision)
+    plain = PlainLoop(run, ModelArguments(model_type="lstm"), args, device, bench.precision)
     plain.model.train()
-    batches = list(itertools.islice(plain.batches(), plan.profile_steps))
-    for batch in batches[:5]:
+    return plain
+
+
+def bench_profile(bench: BenchmarkArguments, plan: Plan, run: PreparedRun, device: torch.device) -> dict[str, object]:
+    """Phases and top operators of the plain loop's LSTM training steps; the LSTM layer against its matrix products."""
+    plain = lstm_plain_loop(bench, run, device)
+    for batch in itertools.islice(plain.batches(), 5):  # warm-up
         plain.step(batch)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=activities) as prof:
@@ -623,11 +627,7 @@ def bench_profile(bench: BenchmarkArguments, plan: Plan, run: PreparedRun, devic
 def bench_threads(bench: BenchmarkArguments, plan: Plan, run: PreparedRun, device: torch.device) -> dict[str, object]:
     """1 thread against all cores: LSTM training steps, inference at batch size 256 and a long-sequence step."""
     cores = os.cpu_count() or 1
-    model_args = ModelArguments(model_type="lstm")
-    with tempfile.TemporaryDirectory() as scratch:
-        args = training_arguments(bench, device, scratch, 1)
-    plain = PlainLoop(run, model_args, args, device, bench.precision)
-    plain.model.train()
+    plain = lstm_plain_loop(bench, run, device)
     batches = list(itertools.islice(plain.batches(), plan.thread_steps))
     texts = list(run.data["validation"]["text"][:256])
     encoded = run.tokenizer(texts, padding=True, return_tensors="pt").to(device)
