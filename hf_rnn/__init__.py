@@ -20,7 +20,7 @@ from .modeling_hf_rnn import (
     RNNModel,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: The three families: `model_type` -> (config class, bare encoder, sequence classifier).
 ARCHITECTURES = {

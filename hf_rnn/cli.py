@@ -1,160 +1,190 @@
-"""The `hf-rnn` command: `hf-rnn train|evaluate|predict ...`; each subcommand parses its own dataclasses."""
+"""
+The `hf-rnn` command: `hf-rnn COMMAND [CONFIG.json] [--option value ...]`; dispatch only.
+
+Each command parses its dataclasses from `hf_rnn.training_args` (a JSON file first supplies options, which flags after
+it override), calls the library and prints its result as JSON on stdout; logs go to stderr. Known failures print
+one line, `hf-rnn COMMAND: error: ...`, and exit with 2 (a bad option) or 1 (anything else); `--debug` or
+`HF_RNN_DEBUG=1` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from typing import NoReturn
 
 from transformers import HfArgumentParser
 
+from . import training_args as arguments
 
-@dataclass
-class InferenceArguments:
-    """Options of `hf-rnn evaluate` and `hf-rnn predict`."""
-
-    model_name_or_path: str = field(metadata={"help": "Saved model directory (or Hub id)."})
-    batch_size: int = field(default=64, metadata={"help": "Questions per forward pass."})
-    num_threads: int | None = field(default=None, metadata={"help": "Torch CPU threads."})
+USAGE_ERROR, RUNTIME_ERROR = 2, 1
 
 
-@dataclass
-class EvaluateArguments(InferenceArguments):
-    """Options of `hf-rnn evaluate`."""
+class CommandLineError(Exception):
+    """A failure to report in one line, with its exit status."""
 
-    test_file: str = field(default=None, metadata={"help": "Li & Roth label file to score (e.g. TREC_10.label)."})
+    def __init__(self, message: str, status: int = RUNTIME_ERROR):
+        super().__init__(message)
+        self.status = status
 
 
-def _parse(dataclass_types: tuple, argv: Sequence[str], prog: str, extra: Callable | None = None) -> tuple:
-    parser = HfArgumentParser(dataclass_types, prog=prog)
+class _Parser(HfArgumentParser):
+    """`HfArgumentParser` whose errors are one line (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CommandLineError(f"{message} (see {self.prog} --help)", USAGE_ERROR)
+
+
+def _json_options(path: str) -> list[str]:
+    """The options of a JSON configuration file as command-line arguments."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise CommandLineError(f"{path}: not a readable JSON configuration ({error}).", USAGE_ERROR) from None
+    if not isinstance(config, dict):
+        raise CommandLineError(f"{path}: a JSON configuration must be an object of options.", USAGE_ERROR)
+    argv = []
+    for key, value in config.items():
+        values = value if isinstance(value, list) else [value]
+        argv += [f"--{key}", *(json.dumps(item) if isinstance(item, bool) else str(item) for item in values)]
+    return argv
+
+
+def parse(dataclass_types: tuple, argv: Sequence[str], prog: str, extra: Callable | None = None) -> tuple:
+    """Parse `argv` (optionally a JSON file first, overridden by the flags after it) into `dataclass_types`."""
+    parser = _Parser(dataclass_types, prog=prog)
     if extra is not None:
         extra(parser)
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(argv[0])
-    return parser.parse_args_into_dataclasses(args=list(argv))
+    argv = list(argv)
+    if argv and argv[0].endswith(".json"):
+        argv = _json_options(argv[0]) + argv[1:]
+    try:
+        return parser.parse_args_into_dataclasses(args=argv)
+    except arguments.ArgumentError as error:
+        raise CommandLineError(str(error), USAGE_ERROR) from None
+    except ValueError as error:  # TrainingArguments' own checks of option combinations
+        raise CommandLineError(" ".join(str(error).split()), USAGE_ERROR) from None
+
+
+def _print_json(result: object) -> None:
+    print(json.dumps(result), flush=True)
+
+
+def _scores(metrics: dict) -> dict:
+    return {key: metrics[key] for key in sorted(metrics) if key.endswith(("accuracy", "_f1"))}
 
 
 def train_command(argv: Sequence[str]) -> None:
-    from .training import DataArguments, ModelArguments, RNNTrainingArguments, train
+    from .training import train
 
-    model_args, data_args, training_args = _parse(
-        (ModelArguments, DataArguments, RNNTrainingArguments), argv, "hf-rnn train"
+    model_args, data_args, training_args = parse(
+        (arguments.ModelArguments, arguments.DataArguments, arguments.RecurrentTrainingArguments), argv, "hf-rnn train"
     )
-    metrics = train(model_args, data_args, training_args)
-    print(json.dumps({key: metrics[key] for key in sorted(metrics) if key.endswith(("accuracy", "macro_f1"))}))
+    with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs; stdout carries the result only
+        metrics = train(model_args, data_args, training_args)
+    _print_json(_scores(metrics))
 
 
 def evaluate_command(argv: Sequence[str]) -> None:
-    from .inference import evaluate_file, load_classifier
-    from .runtime import configure_threads
+    from .inference import evaluate_dataset, evaluate_file, load_classifier
+    from .threads import configure_threads
 
-    (args,) = _parse((EvaluateArguments,), argv, "hf-rnn evaluate")
-    if args.test_file is None:
-        raise SystemExit("hf-rnn evaluate: --test_file is required.")
+    (args,) = parse((arguments.EvaluateArguments,), argv, "hf-rnn evaluate")
     configure_threads(args.num_threads)
     model, tokenizer = load_classifier(args.model_name_or_path)
-    print(json.dumps(evaluate_file(model, tokenizer, args.test_file, batch_size=args.batch_size)))
+    columns = {
+        "text_column_names": args.text_column_names.split(",") if args.text_column_names else None,
+        "label_column_name": args.label_column_name,
+        "text_column_delimiter": args.text_column_delimiter,
+    }
+    if args.test_file is not None:
+        result = evaluate_file(model, tokenizer, args.test_file, batch_size=args.batch_size, **columns)
+    else:
+        result = evaluate_dataset(
+            model, tokenizer, args.dataset_name, args.split, args.dataset_config_name, args.batch_size, **columns
+        )
+    _print_json(result)
+
+
+def read_stdin_lines() -> list[str]:
+    """The lines of standard input, decoded as UTF-8 when valid and as Latin-1 otherwise (as data files are)."""
+    raw = sys.stdin.buffer.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return text.replace("\r\n", "\n").replace("\r", "\n").splitlines()
 
 
 def predict_command(argv: Sequence[str]) -> None:
     from .inference import load_classifier, predict
-    from .runtime import configure_threads
+    from .threads import configure_threads
 
-    def add_questions(parser: HfArgumentParser) -> None:
-        parser.add_argument("questions", nargs="*", help="Questions to classify (none: one per line on stdin).")
+    def add_texts(parser: HfArgumentParser) -> None:
+        parser.add_argument("texts", nargs="*", help="Texts to classify (none: one per line on stdin).")
 
-    args, rest = _parse((InferenceArguments,), argv, "hf-rnn predict", add_questions)
-    questions = rest.questions or [line.rstrip("\n") for line in sys.stdin]
+    args, rest = parse((arguments.PredictArguments,), argv, "hf-rnn predict", add_texts)
+    texts = rest.texts or read_stdin_lines()
     configure_threads(args.num_threads)
     model, tokenizer = load_classifier(args.model_name_or_path)
-    for question, answer in zip(questions, predict(model, tokenizer, questions, batch_size=args.batch_size)):
-        print(json.dumps({"text": question, **answer}))
-
-
-def manual_command(argv: Sequence[str]) -> None:
-    from .manual_rnn_bridge import ManualRNNArguments, run_comparison
-    from .training import DataArguments
-
-    data_args, args = _parse((DataArguments, ManualRNNArguments), argv, "hf-rnn manual")
-    run_comparison(data_args, args, command=" ".join(["hf-rnn", "manual", *argv]))
-
-
-@dataclass
-class PushArguments:
-    """Options of `hf-rnn push`."""
-
-    model_name_or_path: str = field(metadata={"help": "Model directory written by `hf-rnn train`."})
-    repo_id: str = field(metadata={"help": "Hub repository: USER/NAME or ORG/NAME (created if needed)."})
-    private: bool = field(default=False, metadata={"help": "Make a new repository private."})
-    revision: str | None = field(default=None, metadata={"help": "Branch to push to (default: main)."})
-    commit_message: str | None = field(default=None, metadata={"help": "Summary of the commit."})
+    for text, answer in zip(texts, predict(model, tokenizer, texts, batch_size=args.batch_size)):
+        _print_json({"text": text, **answer} if isinstance(answer, dict) else {"text": text, "labels": answer})
 
 
 def push_command(argv: Sequence[str]) -> None:
-    from .hub import PushError, push_model
+    from .hub import push_model
 
-    (args,) = _parse((PushArguments,), argv, "hf-rnn push")
-    try:
-        commit = push_model(
-            args.model_name_or_path,
-            args.repo_id,
-            private=args.private,
-            revision=args.revision,
-            commit_message=args.commit_message,
-        )
-    except PushError as error:
-        raise SystemExit(f"hf-rnn push: {error}") from None
+    (args,) = parse((arguments.PushArguments,), argv, "hf-rnn push")
+    commit = push_model(
+        args.model_name_or_path,
+        args.repo_id,
+        private=args.private,
+        revision=args.revision,
+        commit_message=args.commit_message,
+    )
     print(commit.commit_url)
-
-
-@dataclass
-class CardArguments:
-    """Options of `hf-rnn card`."""
-
-    model_name_or_path: str = field(metadata={"help": "Model directory written by `hf-rnn train` (has results.json)."})
 
 
 def card_command(argv: Sequence[str]) -> None:
     from .model_card import regenerate_model_card
 
-    (args,) = _parse((CardArguments,), argv, "hf-rnn card")
-    try:
-        print(regenerate_model_card(args.model_name_or_path))
-    except FileNotFoundError as error:
-        raise SystemExit(f"hf-rnn card: {error}") from None
-
-
-@dataclass
-class TeacherArguments:
-    """Options of `hf-rnn teacher`."""
-
-    model_name_or_path: str = field(metadata={"help": "Transformers encoder to fine-tune (e.g. a MiniLM directory)."})
+    (args,) = parse((arguments.CardArguments,), argv, "hf-rnn card")
+    print(regenerate_model_card(args.model_name_or_path))
 
 
 def teacher_command(argv: Sequence[str]) -> None:
     from transformers import TrainingArguments
 
     from .distillation import train_teacher
-    from .training import DataArguments
 
-    teacher_args, data_args, training_args = _parse(
-        (TeacherArguments, DataArguments, TrainingArguments), argv, "hf-rnn teacher"
+    teacher_args, data_args, training_args = parse(
+        (arguments.TeacherArguments, arguments.DataArguments, TrainingArguments), argv, "hf-rnn teacher"
     )
-    data = data_args.load_splits()
-    metrics = train_teacher(teacher_args.model_name_or_path, training_args, data, data_args.label_column)
-    print(json.dumps({key: metrics[key] for key in sorted(metrics) if key.endswith(("accuracy", "macro_f1"))}))
+    with contextlib.redirect_stdout(sys.stderr):
+        metrics = train_teacher(teacher_args.model_name_or_path, training_args, data_args.load_splits())
+    _print_json(_scores(metrics))
 
 
 def search_command(argv: Sequence[str]) -> None:
-    from .search import SearchArguments, search
-    from .training import DataArguments, ModelArguments, RNNTrainingArguments
+    from .search import search
 
-    model_args, data_args, training_args, search_args = _parse(
-        (ModelArguments, DataArguments, RNNTrainingArguments, SearchArguments), argv, "hf-rnn search"
+    model_args, data_args, training_args, search_args = parse(
+        (
+            arguments.ModelArguments,
+            arguments.DataArguments,
+            arguments.RecurrentTrainingArguments,
+            arguments.SearchArguments,
+        ),
+        argv,
+        "hf-rnn search",
     )
-    result = search(model_args, data_args, training_args, search_args)
-    print(json.dumps({key: result[key] for key in ("best_validation_accuracy", "best_hyperparameters")}))
+    with contextlib.redirect_stdout(sys.stderr):
+        result = search(model_args, data_args, training_args, search_args)
+    _print_json({key: result[key] for key in ("best_validation_accuracy", "best_hyperparameters")})
 
 
 COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {
@@ -163,20 +193,47 @@ COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {
     "predict": predict_command,
     "push": push_command,
     "card": card_command,
-    "manual": manual_command,
     "search": search_command,
     "teacher": teacher_command,
 }
 
 
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """The failures that are reported in one line: bad data, options, model folders, pushes, files, the network."""
+    from .data import DataError
+    from .hub import PushError
+    from .inference import ModelLoadError
+
+    return (DataError, ModelLoadError, PushError, OSError, ValueError)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the `hf-rnn` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("HF_RNN_DEBUG", "") not in ("", "0")
+    argv = [item for item in argv if item != "--debug"]
     if not argv or argv[0] not in COMMANDS:
         names = "|".join(COMMANDS)
-        raise SystemExit(f"usage: hf-rnn {{{names}}} [options]  (hf-rnn COMMAND --help for the options)")
+        print(f"usage: hf-rnn {{{names}}} [CONFIG.json] [options]  (hf-rnn COMMAND --help)", file=sys.stderr)
+        raise SystemExit(USAGE_ERROR)
+    command = argv[0]
+    try:
+        COMMANDS[command](argv[1:])
+    except CommandLineError as error:
+        _fail(command, str(error), error.status, debug)
+    except arguments.ArgumentError as error:
+        _fail(command, str(error), USAGE_ERROR, debug)
+    except _known_errors() as error:
+        _fail(command, " ".join(str(error).split()) or type(error).__name__, RUNTIME_ERROR, debug)
+    except KeyboardInterrupt:
+        _fail(command, "interrupted; run the same command again to resume from the last checkpoint.", 130, debug)
 
-    COMMANDS[argv[0]](argv[1:])
+
+def _fail(command: str, message: str, status: int, debug: bool) -> NoReturn:
+    if debug:
+        raise
+    print(f"hf-rnn {command}: error: {message}", file=sys.stderr)
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Knowledge distillation: fine-tune a transformers teacher on TREC, then train a recurrent student on its soft labels."""
+"""Knowledge distillation: fine-tune a transformers teacher, then train a recurrent student on its soft labels."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ import random
 
 import numpy as np
 import torch
-from datasets import DatasetDict
+from datasets import Dataset, DatasetDict, concatenate_datasets
 from torch import nn
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
     DataCollatorWithPadding,
+    PreTrainedTokenizerBase,
     Trainer,
     TrainingArguments,
 )
 
 from .inference import predict_proba
-from .metrics import compute_metrics
+from .data import label_names as data_label_names
+from .metrics import build_compute_metrics
 
 
 def distillation_loss(
@@ -39,8 +41,8 @@ def distillation_loss(
     return alpha * temperature**2 * soft + (1.0 - alpha) * hard
 
 
-def augment_questions(
-    questions: list[str],
+def augment_texts(
+    texts: list[str],
     copies: int,
     seed: int,
     mask_probability: float = 0.1,
@@ -48,18 +50,18 @@ def augment_questions(
     unknown_token: str = "[UNK]",
 ) -> list[str]:
     """
-    Perturbed copies of each question, to show the student more of the teacher's judgement than the training
-    questions alone (the transfer-set augmentation of Tang et al., 2019, "Distilling Task-Specific Knowledge from BERT
+    Perturbed copies of each text, to show the student more of the teacher's judgement than the training
+    texts alone (the transfer-set augmentation of Tang et al., 2019, "Distilling Task-Specific Knowledge from BERT
     into Simple Neural Networks"). In each copy every word is replaced by `unknown_token` with probability
     `mask_probability`; then, with probability `ngram_probability`, only a random span of 1 to 5 words is kept.
 
     Returns:
-        `list[str]`: `copies` perturbed versions of every question, question by question.
+        `list[str]`: `copies` perturbed versions of every text, text by text.
     """
     rng = random.Random(seed)
     augmented = []
-    for question in questions:
-        words = question.split()
+    for text in texts:
+        words = text.split()
         for _ in range(copies):
             copy = [unknown_token if rng.random() < mask_probability else word for word in words]
             if len(copy) > 1 and rng.random() < ngram_probability:
@@ -84,18 +86,47 @@ def teacher_logits(teacher_dir: str | os.PathLike, texts: list[str], label_names
     return np.log(np.clip(probabilities[:, [names.index(name) for name in label_names]], 1e-12, None))
 
 
+def distillation_set(
+    encoded_train: Dataset,
+    texts: list[str],
+    tokenizer: PreTrainedTokenizerBase,
+    label_names: list[str],
+    teacher: str | os.PathLike,
+    copies: int,
+    seed: int,
+    max_length: int,
+) -> Dataset:
+    """
+    The encoded train split with the teacher's log-probabilities as `teacher_logits`, plus `copies` perturbed copies
+    of each text (`augment_texts`) labelled by the teacher alone (their `labels` are the teacher's choice).
+    """
+    augmented = augment_texts(texts, copies, seed=seed)
+    soft_labels = teacher_logits(teacher, texts + augmented, label_names)
+    train = encoded_train.add_column("teacher_logits", soft_labels[: len(texts)].tolist())
+    if not augmented:
+        return train
+    extra = Dataset.from_dict(
+        {
+            **tokenizer(augmented, truncation=True, max_length=max_length),
+            "labels": soft_labels[len(texts) :].argmax(axis=-1).tolist(),
+            "teacher_logits": soft_labels[len(texts) :].tolist(),
+        }
+    )
+    return concatenate_datasets([train, extra.cast(train.features)])
+
+
 def train_teacher(
-    base_model: str | os.PathLike, training_args: TrainingArguments, data: DatasetDict, label_column: str = "coarse_label"
+    base_model: str | os.PathLike, training_args: TrainingArguments, data: DatasetDict
 ) -> dict[str, float]:
     """
-    Fine-tune a transformers encoder (e.g. MiniLM) as a TREC classifier on `data` (pass the very splits the students
-    use, from `load_trec`), keep the best validation checkpoint if `training_args` asks for it, and save it to
-    `training_args.output_dir`.
+    Fine-tune a transformers encoder (e.g. MiniLM) as a classifier of `data` (pass the very splits the students use,
+    from `hf_rnn.data.load_splits`), keep the best validation checkpoint if `training_args` asks for it, and save it
+    to `training_args.output_dir`. Single-label data only.
 
     Returns:
         `dict[str, float]`: Validation (`eval_`) and test (`test_`) accuracy and macro-F1.
     """
-    label_names = data["train"].features[label_column].names
+    label_names = data_label_names(data)
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     model = AutoModelForSequenceClassification.from_pretrained(
         base_model,
@@ -107,7 +138,7 @@ def train_teacher(
 
     def encode(batch):
         encoded = tokenizer(batch["text"], truncation=True, max_length=128)
-        encoded["labels"] = batch[label_column]
+        encoded["labels"] = batch["label"]
         return encoded
 
     encoded = data.map(encode, batched=True, remove_columns=data["train"].column_names)
@@ -118,7 +149,7 @@ def train_teacher(
         eval_dataset=encoded["validation"],
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=compute_metrics,
+        compute_metrics=build_compute_metrics(),
     )
     trainer.train()
     trainer.save_model()

@@ -22,9 +22,12 @@ from transformers import (
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME
 
 from . import ARCHITECTURES
-from .data import COARSE_LABELS, read_label_file
-from .metrics import classification_metrics
+from .data import DataError, trec
+from .data.loading import RawSplit, normalise, read_data_file, read_dataset
+from .metrics import classification_metrics, multi_hot, sigmoid
 
+#: Present while the final save of a model folder is under way (see `hf_rnn.trainer.save_final_model`).
+INCOMPLETE_MARKER = ".hf_rnn_incomplete"
 #: The `model_type`s of this package's configurations; `load_classifier` refuses any other.
 MODEL_TYPES = frozenset(config_class.model_type for config_class, _, _ in ARCHITECTURES.values())
 TOKENIZER_FILE = "tokenizer.json"
@@ -69,6 +72,11 @@ def load_classifier(model_name_or_path: str | os.PathLike) -> tuple[PreTrainedMo
     """
     source = os.fspath(model_name_or_path)
     if os.path.isdir(source):
+        if os.path.exists(os.path.join(source, INCOMPLETE_MARKER)):
+            raise ModelLoadError(
+                f"{os.path.join(source, INCOMPLETE_MARKER)}: the final save of {source} was interrupted, so its files "
+                "may mix two runs; run the training command again to finish it."
+            )
         for name in REQUIRED_FILES:
             if not os.path.isfile(os.path.join(source, name)):
                 raise ModelLoadError(
@@ -179,12 +187,15 @@ def predict_proba(
     call from several threads at once on one model and tokenizer.
 
     Returns:
-        `np.ndarray` of shape `(len(questions), num_labels)`, rows summing to 1.
+        `np.ndarray` of shape `(len(questions), num_labels)`: softmax rows summing to 1, or for a multi-label model
+        the sigmoid of each label.
     """
     questions = validate_questions(questions)
     max_length = tokenizer.model_max_length if max_length is None else max_length
     if max_length < 1:
         raise ValueError(f"max_length must be at least 1, got {max_length}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     encoded = _token_ids(tokenizer, questions)
     too_long = [index for index, ids in enumerate(encoded) if len(ids) > max_length]
     if too_long:
@@ -194,6 +205,8 @@ def predict_proba(
             f"(question index {shown}).",
             stacklevel=2,
         )
+    multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
+    scores = torch.sigmoid if multi_label else lambda logits: torch.softmax(logits, dim=-1)
     order = sorted(range(len(questions)), key=lambda index: len(encoded[index]))
     probabilities = np.zeros((len(questions), model.config.num_labels), dtype=np.float32)
     device = next(model.parameters()).device
@@ -204,7 +217,7 @@ def predict_proba(
                 {"input_ids": [encoded[index][:max_length] for index in rows]}, return_tensors="pt"
             ).to(device)
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            probabilities[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+            probabilities[rows] = scores(logits.float()).cpu().numpy()
     return probabilities
 
 
@@ -216,10 +229,22 @@ def predict(
     max_length: int | None = None,
 ) -> list[dict[str, object]]:
     """
-    The most probable label of each question, with its probability: `[{"label": ..., "score": ...}, ...]`.
-    `max_length` and the truncation warning are those of [`predict_proba`].
+    The most probable label of each question, with its probability: `[{"label": ..., "score": ...}, ...]`. For a
+    multi-label model, each question gets the list of every label whose probability reaches the config's
+    `multi_label_threshold`, most probable first. `max_length` and the truncation warning are those of
+    [`predict_proba`].
     """
     probabilities = predict_proba(model, tokenizer, questions, batch_size=batch_size, max_length=max_length)
+    if getattr(model.config, "problem_type", None) == "multi_label_classification":
+        threshold = model.config.multi_label_threshold
+        return [
+            [
+                {"label": model.config.id2label[int(index)], "score": float(row[index])}
+                for index in np.argsort(-row, kind="stable")
+                if row[index] >= threshold
+            ]
+            for row in probabilities
+        ]
     best = probabilities.argmax(axis=-1)
     return [
         {"label": model.config.id2label[int(index)], "score": float(row[index])}
@@ -227,30 +252,76 @@ def predict(
     ]
 
 
-def label_column_for(model: PreTrainedModel) -> str:
-    """`"coarse_label"` if the model predicts the 6 coarse TREC classes, `"fine_label"` if `COARSE:fine` classes."""
-    names = set(model.config.id2label.values())
-    if names <= set(COARSE_LABELS):
-        return "coarse_label"
-    if all(":" in name for name in names):
-        return "fine_label"
-    raise ValueError(f"the model's labels {sorted(names)[:8]} are neither TREC coarse nor fine labels.")
+def evaluation_columns(
+    model: PreTrainedModel,
+    source: str,
+    text_column_names: list[str] | None = None,
+    label_column_name: str | None = None,
+) -> tuple[list[str] | None, str]:
+    """
+    The text and label columns to score `source` with: those given, else the ones the model was trained on (kept in
+    its config), else the defaults of the data layer (for a Li & Roth file, the TREC column of the model's labels).
+    """
+    config = model.config
+    text_columns = text_column_names or getattr(config, "text_column_names", None)
+    label_column = label_column_name or getattr(config, "label_column_name", None)
+    if trec.is_label_file(source):
+        text_columns = ["text"]
+        if label_column not in trec.LABEL_COLUMNS:
+            label_column = trec.label_column_for(config.id2label.values())
+    return text_columns, label_column or "label"
+
+
+def evaluate_split(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    raw: RawSplit,
+    text_column_names: list[str] | None = None,
+    label_column_name: str | None = None,
+    text_column_delimiter: str | None = None,
+    batch_size: int = 64,
+) -> dict[str, object]:
+    """
+    Score one split of data (read by `read_data_file` or `read_dataset`) with the model's metrics: accuracy and the F1
+    averages (multi-label models: subset accuracy and micro/macro-F1 at the config's threshold), and `n`. Gold
+    labels are matched to the model's labels by name; a label the model does not know is an error naming it.
+    """
+    config = model.config
+    text_columns, label_column = evaluation_columns(model, raw.source, text_column_names, label_column_name)
+    multi_label = config.problem_type == "multi_label_classification"
+    names = [config.id2label[index] for index in range(config.num_labels)]
+    delimiter = text_column_delimiter if text_column_delimiter is not None else getattr(
+        config, "text_column_delimiter", " "
+    )
+    data, _ = normalise(raw, text_columns, delimiter, label_column, multi_label, names)
+    probabilities = predict_proba(model, tokenizer, data["text"], batch_size=batch_size)
+    if multi_label:
+        references = multi_hot(data["label"], config.num_labels)
+        predictions = (probabilities >= config.multi_label_threshold).astype(np.int64)
+    else:
+        references, predictions = data["label"], probabilities.argmax(axis=-1)
+    metrics = classification_metrics(references, predictions, config.num_labels, multi_label=multi_label)
+    return {**metrics, "n": len(data), "label_column": label_column, "source": raw.source}
 
 
 def evaluate_file(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, label_file: str | os.PathLike, batch_size: int = 64
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, path: str | os.PathLike, batch_size: int = 64, **columns
 ) -> dict[str, object]:
-    """
-    Score a Li & Roth label file: accuracy, macro-F1 and the number of questions `n`. Gold labels are matched to the
-    model's labels by name, so label ids never need to agree.
-    """
-    questions = read_label_file(label_file)
-    column = label_column_for(model)
-    label2id = model.config.label2id
-    missing = sorted({getattr(q, column) for q in questions} - set(label2id))
-    if missing:
-        raise ValueError(f"{label_file}: labels {missing} are not among the model's labels.")
-    references = [label2id[getattr(question, column)] for question in questions]
-    probabilities = predict_proba(model, tokenizer, [question.text for question in questions], batch_size=batch_size)
-    metrics = classification_metrics(references, probabilities.argmax(axis=-1), model.config.num_labels)
-    return {**metrics, "n": len(questions), "label_column": column, "file": os.fspath(label_file)}
+    """Score a data file of any supported format (`evaluate_split`); `columns` as there."""
+    return evaluate_split(model, tokenizer, read_data_file(path), batch_size=batch_size, **columns)
+
+
+def evaluate_dataset(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset_name: str,
+    split: str = "test",
+    dataset_config_name: str | None = None,
+    batch_size: int = 64,
+    **columns,
+) -> dict[str, object]:
+    """Score split `split` of a dataset (Hub id or local folder) (`evaluate_split`); `columns` as there."""
+    splits = read_dataset(dataset_name, dataset_config_name)
+    if split not in splits:
+        raise DataError(f"dataset {dataset_name!r}: no {split!r} split (it has {', '.join(splits)}).")
+    return evaluate_split(model, tokenizer, splits[split], batch_size=batch_size, **columns)

@@ -2,7 +2,9 @@
 
 The three families share every line of code but the recurrent layer they build. Padding, on either side, never reaches
 the pooled vector: the real tokens of each row are moved to the front, packed with `pack_padded_sequence`, and the
-outputs are put back in the caller's layout.
+outputs are put back in the caller's layout. When the forward is traced (`torch.export`, `torch.compile`, the ONNX
+exporters, `torch.jit.trace`) it takes a path without packing, host copy or data-dependent Python branch: each direction
+runs over the padded tensor, the right-to-left one over every row's real tokens reversed in place, with the same results.
 
 This file travels to the Hub as remote code: it may import only `torch`, `transformers` and the configuration file.
 """
@@ -19,15 +21,49 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceCl
 from .configuration_hf_rnn import GRUConfig, LSTMConfig, RecurrentConfig, RNNConfig
 
 
-def _left_align(mask: torch.Tensor) -> torch.Tensor:
-    """Per-row permutation moving the real tokens (mask 1) to the front, in their order."""
-    return torch.argsort((mask == 0).to(torch.int8), dim=1, stable=True)
+def _traced() -> bool:
+    """Whether the forward is being traced (`torch.export`, `torch.compile`, the ONNX exporters, `torch.jit.trace`)."""
+    return torch.compiler.is_compiling() or torch.jit.is_tracing()
+
+
+def _left_align(mask: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """
+    Per-row permutation moving the real tokens (mask 1) to the front, in their order, and its inverse: `order[b, i]` is
+    the caller's position of aligned position `i`, `restore[b, t]` the aligned position of the caller's position `t`.
+    Cumulative sums and one scatter, no sort, so that it traces to plain ONNX operators.
+    """
+    real = mask.long()
+    restore = torch.where(mask, real.cumsum(dim=1) - 1, lengths.unsqueeze(1) + (1 - real).cumsum(dim=1) - 1)
+    positions = torch.arange(mask.shape[1], device=mask.device).expand_as(restore)
+    return torch.empty_like(restore).scatter(1, restore, positions), restore
+
+
+def _reverse_real_tokens(lengths: torch.Tensor, length: int) -> torch.Tensor:
+    """Per-row permutation (its own inverse) reversing the first `lengths[b]` positions and keeping the rest."""
+    positions = torch.arange(length, device=lengths.device).unsqueeze(0)
+    last = lengths.unsqueeze(1) - 1
+    return torch.where(positions <= last, last - positions, positions)
 
 
 def _permute_tokens(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """Reorder dimension 1 of a `(batch, length, ...)` tensor by the per-row permutation `order`."""
     index = order.view(*order.shape, *([1] * (tensor.dim() - 2))).expand_as(tensor)
     return tensor.gather(1, index)
+
+
+_RECURRENCES = {"LSTM": torch.lstm, "GRU": torch.gru, "RNN_TANH": torch.rnn_tanh, "RNN_RELU": torch.rnn_relu}
+
+
+def _run_direction(layer: nn.RNNBase, inputs: torch.Tensor, suffix: str, training: bool) -> torch.Tensor:
+    """
+    The outputs of one direction (`suffix` `""` left to right, `"_reverse"` right to left) of the single-layer,
+    batch-first `layer`, run left to right over the whole of `inputs` from a zero state.
+    """
+    names = ("weight_ih_l0", "weight_hh_l0") + (("bias_ih_l0", "bias_hh_l0") if layer.bias else ())
+    weights = [getattr(layer, name + suffix) for name in names]
+    state = inputs.new_zeros(1, inputs.shape[0], layer.hidden_size)
+    initial = (state, state) if layer.mode == "LSTM" else state
+    return _RECURRENCES[layer.mode](inputs, initial, weights, layer.bias, 1, 0.0, training, False, True)[0]
 
 
 class AdditiveAttentionPooling(nn.Module):
@@ -124,6 +160,62 @@ class RecurrentModel(RecurrentPreTrainedModel):
         dropped = (torch.rand(input_ids.shape, device=input_ids.device) < self.config.word_dropout) & mask
         return input_ids.masked_fill(dropped, self.config.unk_token_id)
 
+    def _encode_packed(
+        self, hidden: torch.Tensor, host_lengths: torch.Tensor, output_hidden_states: bool
+    ) -> tuple[torch.Tensor, list | None, torch.Tensor]:
+        """
+        The recurrent layers over left-aligned `hidden`, packed to `host_lengths` (on the CPU). Returns the last
+        layer's outputs (zeros at padding), the hidden states if asked, and the final state of each direction.
+        """
+        length = hidden.shape[1]
+        packed = pack_padded_sequence(hidden, host_lengths, batch_first=True, enforce_sorted=False)
+        all_hidden_states = [hidden] if output_hidden_states else None
+        final_state = None
+        for index, layer in enumerate(self.layers):
+            if index > 0:
+                packed = PackedSequence(
+                    self.rnn_dropout(packed.data), packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+                )
+            packed, final_state = layer(packed)
+            if output_hidden_states:
+                all_hidden_states.append(pad_packed_sequence(packed, batch_first=True, total_length=length)[0])
+        outputs = (
+            all_hidden_states[-1]
+            if output_hidden_states
+            else pad_packed_sequence(packed, batch_first=True, total_length=length)[0]
+        )
+        if isinstance(final_state, tuple):  # LSTM: (h_n, c_n)
+            final_state = final_state[0]
+        return outputs, all_hidden_states, final_state
+
+    def _encode_padded(
+        self, hidden: torch.Tensor, lengths: torch.Tensor, valid: torch.Tensor, output_hidden_states: bool
+    ) -> tuple[torch.Tensor, list | None, torch.Tensor]:
+        """
+        What `_encode_packed` computes, without packing (for tracing): each direction runs over the whole padded
+        tensor, the right-to-left one over every row's real tokens reversed in place, so that padding, always behind
+        the real tokens, is read only after them and never reaches a kept output.
+        """
+        reverse = _reverse_real_tokens(lengths, hidden.shape[1]) if self.config.bidirectional else None
+        keep = valid.unsqueeze(-1).to(hidden.dtype)
+        all_hidden_states = [hidden] if output_hidden_states else None
+        for index, layer in enumerate(self.layers):
+            if index > 0:
+                hidden = self.rnn_dropout(hidden)
+            outputs = _run_direction(layer, hidden, "", self.training)
+            if reverse is not None:
+                backward = _run_direction(layer, _permute_tokens(hidden, reverse), "_reverse", self.training)
+                outputs = torch.cat([outputs, _permute_tokens(backward, reverse)], dim=-1)
+            hidden = outputs * keep
+            if output_hidden_states:
+                all_hidden_states.append(hidden)
+        size = self.config.hidden_size
+        # Left to right, the state after the last real token; right to left, the state after the first one.
+        final_state = [hidden[..., :size].gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, size)).squeeze(1)]
+        if reverse is not None:
+            final_state.append(hidden[:, 0, size:])
+        return hidden, all_hidden_states, torch.stack(final_state)
+
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -172,13 +264,18 @@ class RecurrentModel(RecurrentPreTrainedModel):
                 inputs_embeds = inputs_embeds.new_zeros(batch_size, 1, inputs_embeds.shape[-1])
             length = 1
 
-        # What the host must know comes over in one device-to-host copy (on a GPU, one sync per forward): the lengths,
-        # which `pack_padded_sequence` takes on the CPU, and whether any row has padding before a real token.
         lengths = mask.sum(dim=1)
-        unaligned = (mask[:, 1:] > mask[:, :-1]).any().unsqueeze(0)
-        host = torch.cat([lengths, unaligned.to(lengths.dtype)]).cpu()
-        host_lengths = host[:-1]
-        order = _left_align(mask) if bool(host[-1]) else None
+        traced = _traced()
+        if traced:  # every row is aligned (a no-op for rows without leading padding), nothing is read on the host
+            host_lengths = None
+            order, restore = _left_align(mask, lengths)
+        else:
+            # What the host must know comes over in one device-to-host copy (on a GPU, one sync per forward): the
+            # lengths, which `pack_padded_sequence` takes on the CPU, and whether any row has padding before a real token.
+            unaligned = (mask[:, 1:] > mask[:, :-1]).any().unsqueeze(0)
+            host = torch.cat([lengths, unaligned.to(lengths.dtype)]).cpu()
+            host_lengths = host[:-1]
+            order, restore = _left_align(mask, lengths) if bool(host[-1]) else (None, None)
         if order is not None:
             mask = _permute_tokens(mask, order)
             if input_ids is not None:
@@ -187,45 +284,30 @@ class RecurrentModel(RecurrentPreTrainedModel):
                 inputs_embeds = _permute_tokens(inputs_embeds, order)
         # A row without real tokens reads one padding token, whatever ids its masked positions hold, so that every
         # row has a state and it never depends on the batch.
-        if bool((host_lengths == 0).any()):
+        if traced or bool((host_lengths == 0).any()):
             first = (lengths == 0).unsqueeze(1) & (torch.arange(length, device=mask.device) == 0).unsqueeze(0)
             if input_ids is not None:
                 input_ids = input_ids.masked_fill(first, self.config.pad_token_id or 0)
             else:
                 inputs_embeds = inputs_embeds.masked_fill(first.unsqueeze(-1), 0.0)
-            lengths, host_lengths = lengths.clamp(min=1), host_lengths.clamp(min=1)
+            lengths = lengths.clamp(min=1)
+            host_lengths = None if traced else host_lengths.clamp(min=1)
         valid = torch.arange(length, device=mask.device).unsqueeze(0) < lengths.unsqueeze(1)
 
         if inputs_embeds is None:
             inputs_embeds = self.embeddings(self._drop_words(input_ids, mask))
         hidden = self.embedding_dropout(inputs_embeds)
-        packed = pack_padded_sequence(hidden, host_lengths, batch_first=True, enforce_sorted=False)
-
-        all_hidden_states = [hidden] if output_hidden_states else None
-        final_state = None
-        for index, layer in enumerate(self.layers):
-            if index > 0:
-                packed = PackedSequence(
-                    self.rnn_dropout(packed.data), packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
-                )
-            packed, final_state = layer(packed)
-            if output_hidden_states:
-                all_hidden_states.append(pad_packed_sequence(packed, batch_first=True, total_length=length)[0])
-        outputs = (
-            all_hidden_states[-1]
-            if output_hidden_states
-            else pad_packed_sequence(packed, batch_first=True, total_length=length)[0]
-        )
-        if isinstance(final_state, tuple):  # LSTM: (h_n, c_n)
-            final_state = final_state[0]
+        if traced:
+            outputs, all_hidden_states, final_state = self._encode_padded(hidden, lengths, valid, output_hidden_states)
+        else:
+            outputs, all_hidden_states, final_state = self._encode_packed(hidden, host_lengths, output_hidden_states)
 
         pooled = self._pool(outputs, valid, final_state)
 
-        if order is not None:
-            inverse = torch.argsort(order, dim=1)
-            outputs = _permute_tokens(outputs, inverse)
+        if restore is not None:
+            outputs = _permute_tokens(outputs, restore)
             if output_hidden_states:
-                all_hidden_states = [_permute_tokens(state, inverse) for state in all_hidden_states]
+                all_hidden_states = [_permute_tokens(state, restore) for state in all_hidden_states]
         hidden_states = tuple(all_hidden_states) if output_hidden_states else None
         if not return_dict:
             return tuple(value for value in (outputs, pooled, hidden_states) if value is not None)
@@ -311,9 +393,11 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
                 self.config.problem_type = "multi_label_classification"
         if self.config.problem_type == "regression":
             return nn.functional.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
+        weights = self.config.class_weights
+        weights = torch.tensor(weights, dtype=logits.dtype, device=logits.device) if weights is not None else None
         if self.config.problem_type == "multi_label_classification":
-            return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-        return nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
+            return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), pos_weight=weights)
+        return nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1), weight=weights)
 
 
 class RNNModel(RecurrentModel):

@@ -5,17 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass, field
 
-from .training import DataArguments, ModelArguments, RNNTrainingArguments, build_model, build_trainer, prepare_run
-
-
-@dataclass
-class SearchArguments:
-    """Options of `hf-rnn search`."""
-
-    n_trials: int = field(default=20, metadata={"help": "Number of Optuna trials."})
-    search_seed: int = field(default=0, metadata={"help": "Seed of Optuna's sampler."})
+from .training import build_model, build_trainer, prepare_run, select_metric
+from .training_args import DataArguments, ModelArguments, RecurrentTrainingArguments, SearchArguments
 
 
 def training_space(trial) -> dict[str, object]:
@@ -47,7 +39,7 @@ def model_space(trial, model_args: ModelArguments) -> ModelArguments:
 
 
 def search(
-    model_args: ModelArguments, data_args: DataArguments, training_args: RNNTrainingArguments, args: SearchArguments
+    model_args: ModelArguments, data_args: DataArguments, training_args: RecurrentTrainingArguments, args: SearchArguments
 ) -> dict[str, object]:
     """
     Run `args.n_trials` Optuna trials of the architecture `model_args.model_type`, each trained by the Trainer and
@@ -57,13 +49,17 @@ def search(
     Returns:
         `dict`: `best_validation_accuracy`, `best_hyperparameters` and every trial's parameters and score.
     """
-    import optuna
+    try:
+        import optuna
+    except ImportError:
+        raise ImportError('hf-rnn search needs Optuna: pip install "hf_rnn[search]"') from None
 
     run = prepare_run(model_args, data_args, training_args)
+    select_metric(data_args, training_args, run.multi_label)
 
     def model_init(trial=None):
         trial_args = model_space(trial, model_args) if trial is not None else model_args
-        return build_model(trial_args, run.tokenizer, run.label_names, embeddings=run.pretrained_embeddings)
+        return build_model(trial_args, run.tokenizer, run.data, data_args, run.class_weights, run.pretrained_embeddings)
 
     training_args.save_total_limit = 1
     trainer = build_trainer(run, training_args, model_init)
@@ -73,7 +69,7 @@ def search(
         backend="optuna",
         hp_space=training_space,
         n_trials=args.n_trials,
-        compute_objective=lambda metrics: metrics["eval_accuracy"],
+        compute_objective=lambda metrics: metrics[f"eval_{training_args.metric_for_best_model}"],
         sampler=optuna.samplers.TPESampler(seed=args.search_seed),
         storage=storage,
         study_name="hf-rnn-search",

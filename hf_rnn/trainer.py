@@ -1,32 +1,30 @@
-"""The Trainer of hf_rnn: exact mid-epoch resume, distillation loss, and safe checkpoint and final-model files."""
+"""The Trainer of hf_rnn: exact mid-epoch resume, balanced sampling, distillation loss, safe checkpoint and final files."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import logging
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from typing import Any
 
 import accelerate.optimizer
 import torch
 from transformers import Trainer
 from transformers.trainer_callback import TrainerState
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
-from transformers.utils import CONFIG_NAME
+from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME
 
 from .distillation import distillation_loss
 from .hub import HubTrainer
+from .inference import INCOMPLETE_MARKER
 
 logger = logging.getLogger(__name__)
-
-# accelerate's `AcceleratedOptimizer.step` asks `is_lomo_available()` twice per optimizer step, and every call searches
-# sys.path (`importlib.util.find_spec`, about 0.2 ms here): 4-7% of a small recurrent model's training step on CPU
-# (results/benchmark.md). Whether a package is installed does not change during a run, so the answer is kept.
-if hasattr(accelerate.optimizer, "is_lomo_available"):
-    accelerate.optimizer.is_lomo_available = functools.cache(accelerate.optimizer.is_lomo_available)
-
 
 class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
     """
@@ -50,7 +48,7 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
         return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
 
 
-class RNNTrainer(HubTrainer):
+class RecurrentTrainer(HubTrainer):
     """
     `Trainer` whose length-grouped training order is a function of the seed and epoch (exact mid-epoch resume), and
     whose loss on batches that carry `teacher_logits` is the distillation loss (see `--teacher`).
@@ -71,11 +69,40 @@ class RNNTrainer(HubTrainer):
         return (loss, outputs) if return_outputs else loss
 
     def _get_train_sampler(self, train_dataset=None):
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        if getattr(self.args, "balanced_sampling", False):
+            dataset = train_dataset if train_dataset is not None else self.train_dataset
+            return EpochSeededBalancedSampler(dataset["labels"], seed)
         sampler = super()._get_train_sampler(train_dataset)
         if type(sampler) is LengthGroupedSampler:
-            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
             return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
         return sampler
+
+
+class EpochSeededBalancedSampler(torch.utils.data.Sampler):
+    """
+    Draws as many examples as the dataset has, with replacement, each with probability inverse to the frequency of
+    its label, so every label is drawn about equally often; the draw of an epoch comes from `seed + epoch` (exact
+    resume, as `EpochSeededLengthGroupedSampler`).
+    """
+
+    def __init__(self, labels: list[int], seed: int):
+        labels = torch.as_tensor(labels, dtype=torch.long)
+        counts = torch.bincount(labels)
+        self.weights = 1.0 / counts[labels].double()
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the Trainer (through accelerate's data loader) at the start of every epoch."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(torch.multinomial(self.weights, len(self.weights), replacement=True, generator=generator).tolist())
 
 
 def last_complete_checkpoint(output_dir: str) -> str | None:
@@ -98,19 +125,85 @@ def last_complete_checkpoint(output_dir: str) -> str | None:
         except (OSError, ValueError):
             logger.warning("Skipping %s: its save did not finish (no readable trainer_state.json).", path)
             continue
+        weights = os.path.join(path, SAFE_WEIGHTS_NAME)
+        try:
+            if os.path.getsize(weights) < _tensor_bytes_end(weights):
+                raise ValueError("the file is shorter than its header says")
+        except (OSError, ValueError) as error:
+            logger.warning("Skipping %s: %s cannot be read (%s).", path, weights, " ".join(str(error).split())[:200])
+            continue
         return path
     return None
 
 
-def save_final_model(trainer: Trainer, output_dir: str) -> None:
+def _tensor_bytes_end(path: str) -> int:
+    """The size a safetensors file must have: its 8-byte header length, the header, and the last tensor's end."""
+    with open(path, "rb") as handle:
+        header_length = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(header_length))
+    ends = [entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"]
+    return 8 + header_length + max(ends, default=0)
+
+
+def save_final_model(
+    trainer: Trainer,
+    output_dir: str,
+    metrics: dict[str, float],
+    run_config: dict[str, Any],
+    card: dict[str, Any],
+) -> None:
     """
-    Save the final model and tokenizer into `output_dir` so that it never looks finished before it is: the files are
-    written to a staging folder inside it and moved in, `config.json` (what `from_pretrained` needs first) last.
+    Save the final model, tokenizer, metrics, run configuration and card into `output_dir` so that the folder is
+    always either the previous complete model or the new one, or marked incomplete.
+
+    Everything is written to a staging folder inside `output_dir` first. Then `INCOMPLETE_MARKER` is created, the
+    files are moved in, and the marker is removed: a stop in between leaves the marker, and `load_classifier` refuses
+    a folder that has it (running the same command again resumes and finishes the save).
     """
+    if not trainer.is_world_process_zero():
+        with tempfile.TemporaryDirectory() as scratch:  # the other ranks take part in the save, writing nothing
+            trainer.save_model(scratch)
+        return
     staging = tempfile.mkdtemp(prefix=".incomplete-", dir=output_dir)
+    marker = os.path.join(output_dir, INCOMPLETE_MARKER)
     try:
         trainer.save_model(staging)
+        for split in ("train", "eval", "test"):
+            _write_json(os.path.join(staging, f"{split}_results.json"),
+                        {key: value for key, value in metrics.items() if key.startswith(f"{split}_")})
+        _write_json(os.path.join(staging, "all_results.json"), metrics)
+        _write_json(os.path.join(staging, "training_config.json"), run_config)
+        trainer.state.save_to_json(os.path.join(staging, "trainer_state.json"))
+        trainer.write_model_card(directory=staging, **card)
+        with open(marker, "w", encoding="utf-8") as handle:
+            handle.write("The final save of this folder did not finish; run the training command again.\n")
         for name in sorted(os.listdir(staging), key=lambda name: name == CONFIG_NAME):
             os.replace(os.path.join(staging, name), os.path.join(output_dir, name))
+        os.remove(marker)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_json(path: str, content: dict[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(content, handle, indent=4, sort_keys=True)
+        handle.write("\n")
+
+
+@contextlib.contextmanager
+def cached_optimizer_lookups() -> Iterator[None]:
+    """
+    Within the block, remember the answer of accelerate's `is_lomo_available`, which `AcceleratedOptimizer.step` asks
+    twice per optimizer step and which searches `sys.path` every time (about 0.2 ms here: 4-7 % of a small recurrent
+    model's step on CPU, docs/performance.md). Whether a package is installed does not change during training. The
+    original function is put back on exit; with an accelerate that no longer has it, nothing is changed.
+    """
+    original = getattr(accelerate.optimizer, "is_lomo_available", None)
+    if original is None:
+        yield
+        return
+    accelerate.optimizer.is_lomo_available = functools.cache(original)
+    try:
+        yield
+    finally:
+        accelerate.optimizer.is_lomo_available = original

@@ -1,9 +1,14 @@
-"""The manual RNN's link to the library: weight exchange and the side-by-side training run (`hf-rnn manual`).
+"""Train the NumPy reference RNN and RNNForSequenceClassification side by side on TREC, and compare them.
 
-Kept apart from `manual_rnn.py` so that the reference stays NumPy-only: this is the one module of the manual RNN that
-imports torch. [`ManualRNN.from_hf`] and [`ManualRNN.to_hf`] call its weight exchange; [`run_comparison`] trains the
-manual RNN and [`RNNForSequenceClassification`] from the same initial weights on the same batches (same data,
-tokenizer and splits as `hf-rnn train`) and reports accuracy and seconds per epoch of both.
+    python scripts/compare_reference.py [--train_file FILE] [options]      (--help lists them; or one JSON file)
+
+The library model is built in the one configuration the NumPy RNN computes (one unidirectional tanh layer, last-state
+pooling, no dropout), seeded; the NumPy RNN starts from a copy of its weights. Both see the same batches in the same
+order, with a constant learning rate, Adam and global-norm clipping, and take turns epoch by epoch so that both meet
+the same load on a shared machine. The library model trains in a plain torch loop, not the `Trainer`, so that both
+timings measure the same work. Data, splits and tokenizer options are the package's (`ModelArguments`,
+`DataArguments`); without `--train_file` or `--dataset_name` the data is `hf_rnn.data.trec.default_train_file()`.
+Writes `manual_rnn.json` (everything) and `manual_rnn.md` (command, settings, tables) to `--output_dir` (`results`).
 """
 
 from __future__ import annotations
@@ -12,108 +17,50 @@ import contextlib
 import json
 import os
 import platform
+import shlex
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-from datasets import Dataset
 from tqdm.auto import tqdm
-from transformers import set_seed
+from transformers import HfArgumentParser, set_seed
 
-from .configuration_hf_rnn import RNNConfig
-from .manual_rnn import Adam, ManualRNN, train_step
-from .modeling_hf_rnn import RNNForSequenceClassification
-from .runtime import configure_threads
-from .tokenization import TOKENIZER_TYPES, train_tokenizer
-from .training import DataArguments, ModelArguments, build_model, tokenize_splits
+from hf_rnn import RNNConfig, RNNForSequenceClassification
+from hf_rnn.data import is_multi_label, label_names
+from hf_rnn.data.trec import default_train_file
+from hf_rnn.reference.convert import from_hf
+from hf_rnn.reference.numpy_rnn import Adam, ManualRNN, train_step
+from hf_rnn.threads import configure_threads
+from hf_rnn.tokenization import train_tokenizer
+from hf_rnn.training_args import DataArguments, ModelArguments
 
-#: Manual parameter name -> name in the library's state dict.
-HF_NAMES = {
-    "E": "encoder.embeddings.weight",
-    "U": "encoder.layers.0.weight_ih_l0",
-    "W": "encoder.layers.0.weight_hh_l0",
-    "b_ih": "encoder.layers.0.bias_ih_l0",
-    "b_hh": "encoder.layers.0.bias_hh_l0",
-    "V": "classifier.weight",
-    "c": "classifier.bias",
+#: The model options the NumPy RNN computes: `ModelArguments` fields and their one value (the defaults of this script).
+PINNED_MODEL_OPTIONS = {
+    "model_type": "rnn",
+    "num_layers": 1,
+    "bidirectional": False,
+    "pooling": "last",
+    "nonlinearity": "tanh",
+    "embedding_dropout": 0.0,
+    "word_dropout": 0.0,
+    "rnn_dropout": 0.0,
+    "classifier_dropout": 0.0,
 }
-
-
-def check_representable(model: torch.nn.Module) -> None:
-    """
-    Raise a `TypeError` if `model` is not an [`RNNForSequenceClassification`], and a `ValueError` naming the first
-    option of its config that the manual RNN (one unidirectional tanh layer, last-state pooling, single-label
-    cross-entropy) cannot represent.
-    """
-    if not isinstance(model, RNNForSequenceClassification):
-        raise TypeError(f"the manual RNN mirrors RNNForSequenceClassification only, got {type(model).__name__}.")
-    config = model.config
-    unsupported = {
-        "num_layers": (config.num_layers, 1),
-        "bidirectional": (config.bidirectional, False),
-        "nonlinearity": (config.nonlinearity, "tanh"),
-        "pooling": (config.pooling, "last"),
-    }
-    for name, (value, supported) in unsupported.items():
-        if value != supported:
-            raise ValueError(
-                f"the manual RNN cannot represent {name}={value!r}; it supports {name}={supported!r} only."
-            )
-    if config.problem_type not in (None, "single_label_classification"):
-        raise ValueError(
-            f"the manual RNN cannot represent problem_type={config.problem_type!r}; "
-            "it trains with single-label cross-entropy only."
-        )
-
-
-def manual_params_from_hf(
-    model: RNNForSequenceClassification, dtype: np.dtype | type | None = None
-) -> tuple[dict[str, np.ndarray], int | None]:
-    """The manual parameters (copies, in `dtype` or the model's own) and the padding id of a library model."""
-    check_representable(model)
-    state = model.state_dict()
-    params = {
-        name: np.array(state[hf_name].detach().cpu().numpy(), dtype=dtype, copy=True)
-        for name, hf_name in HF_NAMES.items()
-    }
-    return params, model.config.pad_token_id
-
-
-def hf_from_manual(
-    params: dict[str, np.ndarray], pad_token_id: int | None, **config_kwargs
-) -> RNNForSequenceClassification:
-    """A float32 [`RNNForSequenceClassification`] with the manual weights; `config_kwargs` go to [`RNNConfig`]."""
-    vocab_size, embedding_dim = params["E"].shape
-    config = RNNConfig(
-        vocab_size=vocab_size,
-        embedding_dim=embedding_dim,
-        hidden_size=params["W"].shape[0],
-        num_labels=params["V"].shape[0],
-        pad_token_id=pad_token_id,
-        **config_kwargs,
-    )
-    model = RNNForSequenceClassification(config)
-    state = {
-        hf_name: torch.from_numpy(np.asarray(params[name], dtype=np.float32)) for name, hf_name in HF_NAMES.items()
-    }
-    model.load_state_dict(state, strict=True)
-    return model.eval()
+#: `ModelArguments` fields the comparison does not support: each must keep its default.
+UNSUPPORTED_MODEL_OPTIONS = ("model_name_or_path", "embeddings_from", "freeze_embeddings")
+#: `ModelArguments` fields the comparison uses as given (the model size and the tokenizer).
+USED_MODEL_OPTIONS = (
+    "embedding_dim", "hidden_size", "tokenizer_type", "vocab_size", "min_frequency", "lowercase", "max_length",
+)  # fmt: skip
 
 
 @dataclass
-class ManualRNNArguments:
-    """Options of `hf-rnn manual` (data options: those of `hf-rnn train`). Both models get the same settings."""
+class ComparisonArguments:
+    """Options of the comparison itself (model size, tokenizer and data: the package's `ModelArguments`/`DataArguments`)."""
 
-    embedding_dim: int = field(default=128, metadata={"help": "Size of the token embeddings."})
-    hidden_size: int = field(default=128, metadata={"help": "Size of the recurrent state."})
-    tokenizer_type: str = field(
-        default="word", metadata={"help": "Tokenizer trained on the train split.", "choices": list(TOKENIZER_TYPES)}
-    )
-    vocab_size: int = field(default=8000, metadata={"help": "Largest tokenizer vocabulary."})
-    min_frequency: int = field(default=1, metadata={"help": "Least count for a word to enter the vocabulary."})
-    max_length: int = field(default=256, metadata={"help": "Questions are truncated to this many tokens."})
     num_epochs: int = field(default=5, metadata={"help": "Training epochs of each model."})
     batch_size: int = field(default=32, metadata={"help": "Training batch size."})
     learning_rate: float = field(default=2e-3, metadata={"help": "Constant Adam learning rate."})
@@ -123,9 +70,56 @@ class ManualRNNArguments:
         default="float32", metadata={"help": "Precision of both models.", "choices": ["float32", "float64"]}
     )
     num_threads: int | None = field(
-        default=None, metadata={"help": "CPU threads of torch and of NumPy's BLAS (default: hf_rnn.runtime)."}
+        default=None, metadata={"help": "CPU threads of torch and of NumPy's BLAS (default: hf_rnn.threads)."}
     )
     output_dir: str = field(default="results", metadata={"help": "Where manual_rnn.json and manual_rnn.md go."})
+
+
+def comparison_model_options(model_args: ModelArguments) -> dict[str, object]:
+    """
+    The `ModelArguments` options the comparison uses (`USED_MODEL_OPTIONS` and `PINNED_MODEL_OPTIONS`).
+
+    Raises:
+        `ValueError`: An option differs from the one value the NumPy RNN computes, or is one the comparison does not
+            support; the message names it.
+    """
+    defaults = ModelArguments()
+    for name in UNSUPPORTED_MODEL_OPTIONS:
+        if getattr(model_args, name) != getattr(defaults, name):
+            raise ValueError(f"the comparison does not support --{name}; it trains a new model from scratch.")
+    for name, pinned in PINNED_MODEL_OPTIONS.items():
+        if getattr(model_args, name) != pinned:
+            raise ValueError(
+                f"the NumPy RNN computes {name}={pinned!r} only, got {name}={getattr(model_args, name)!r}."
+            )
+    return {name: getattr(model_args, name) for name in USED_MODEL_OPTIONS + tuple(PINNED_MODEL_OPTIONS)}
+
+
+def parse_arguments(argv: Sequence[str]) -> tuple[ModelArguments, DataArguments, ComparisonArguments]:
+    """
+    The options of the command line `argv` (or of the one JSON file it names). The model options default to
+    `PINNED_MODEL_OPTIONS`; without `train_file` or `dataset_name`, the data is
+    `hf_rnn.data.trec.default_train_file()`.
+    """
+    parser = HfArgumentParser((ModelArguments, DataArguments, ComparisonArguments), prog="compare_reference.py")
+    parser.set_defaults(**PINNED_MODEL_OPTIONS)
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        with open(argv[0]) as handle:
+            options = {**PINNED_MODEL_OPTIONS, **json.load(handle)}
+        if options.get("train_file") is None and options.get("dataset_name") is None:
+            options["train_file"] = str(default_train_file())
+        model_args, data_args, args = parser.parse_dict(options)
+    else:
+        if not any(
+            arg.startswith(("--train_file", "--train-file", "--dataset_name", "--dataset-name")) for arg in argv
+        ):
+            argv = ["--train_file", str(default_train_file()), *argv]
+        model_args, data_args, args = parser.parse_args_into_dataclasses(args=list(argv))
+    try:
+        comparison_model_options(model_args)
+    except ValueError as error:
+        parser.error(str(error))
+    return model_args, data_args, args
 
 
 @dataclass
@@ -137,21 +131,23 @@ class Batch:
     labels: np.ndarray
 
 
-def make_batches(split: Dataset, order: np.ndarray, batch_size: int, pad_token_id: int) -> list[Batch]:
-    """Cut `order` (row indices of a tokenised split) into batches, each padded on the right to its longest row."""
+def make_batches(
+    input_ids: Sequence[Sequence[int]], labels: np.ndarray, order: np.ndarray, batch_size: int, pad_token_id: int
+) -> list[Batch]:
+    """Cut `order` (row indices) into batches of token ids and labels, each padded on the right to its longest row."""
     batches = []
     for start in range(0, len(order), batch_size):
-        rows = split[order[start : start + batch_size]]
-        lengths = np.array([len(ids) for ids in rows["input_ids"]])
-        input_ids = np.full((len(lengths), lengths.max()), pad_token_id, dtype=np.int64)
-        attention_mask = np.arange(lengths.max())[None, :] < lengths[:, None]
-        input_ids[attention_mask] = np.concatenate(rows["input_ids"])
-        batches.append(Batch(input_ids, attention_mask.astype(np.int64), np.asarray(rows["labels"], dtype=np.int64)))
+        rows = order[start : start + batch_size]
+        lengths = np.array([len(input_ids[row]) for row in rows])
+        padded = np.full((len(rows), lengths.max()), pad_token_id, dtype=np.int64)
+        mask = np.arange(lengths.max())[None, :] < lengths[:, None]
+        padded[mask] = np.concatenate([input_ids[row] for row in rows])
+        batches.append(Batch(padded, mask.astype(np.int64), np.asarray(labels[rows], dtype=np.int64)))
     return batches
 
 
 def manual_epoch(model: ManualRNN, optimizer: Adam, batches: list[Batch], max_grad_norm: float) -> Iterator[float]:
-    """Train the manual RNN on `batches` in order, yielding the loss of each step."""
+    """Train the NumPy RNN on `batches` in order, yielding the loss of each step."""
     for batch in batches:
         yield train_step(model, optimizer, batch.input_ids, batch.attention_mask, batch.labels, max_grad_norm)
 
@@ -175,7 +171,7 @@ def library_epoch(
 
 
 def manual_accuracy(model: ManualRNN, batches: list[Batch]) -> float:
-    """Share of rows whose highest manual logit is the label."""
+    """Share of rows whose highest NumPy RNN logit is the label."""
     correct = sum(int((model.logits(b.input_ids, b.attention_mask).argmax(1) == b.labels).sum()) for b in batches)
     return correct / sum(len(b.labels) for b in batches)
 
@@ -225,8 +221,8 @@ def train_and_time(contender: Contender, batches: list[Batch], number: int, vali
 
 def run_epochs(contenders: list[Contender], epoch_batches: list[list[Batch]], splits: dict[str, list[Batch]]) -> dict:
     """
-    Train the contenders epoch by epoch, taking turns within each epoch (so that both meet the same load on a shared
-    machine), on the same batches; then score each on the validation and test splits.
+    Train the contenders epoch by epoch, taking turns within each epoch, on the same batches; then score each on the
+    validation and test splits.
     """
     records: dict[str, list[dict]] = {contender.name: [] for contender in contenders}
     for number, batches in enumerate(epoch_batches, start=1):
@@ -260,57 +256,61 @@ def limit_blas_threads(num_threads: int) -> Iterator[str]:
         yield str(num_threads)
 
 
-def run_comparison(data_args: DataArguments, args: ManualRNNArguments, command: str) -> dict:
+def run_comparison(
+    model_args: ModelArguments, data_args: DataArguments, args: ComparisonArguments, command: str
+) -> dict:
     """
-    Train the manual RNN and [`RNNForSequenceClassification`] with the same settings and compare them.
-
-    Data, splits and tokenizer are those of `hf-rnn train` (`data_args` is its `DataArguments`). The library model is
-    built as `hf-rnn train --model_type rnn` builds it (seeded), and the manual RNN starts from a copy of its weights;
-    both see the same batches in the same order, with a constant learning rate, Adam and global-norm clipping, and take
-    turns epoch by epoch so that both meet the same load on a shared machine. The library model trains in a plain
-    torch loop, not the `Trainer`, so that both timings measure the same work. The result is printed and written to
-    `output_dir/manual_rnn.json` and `output_dir/manual_rnn.md`.
+    Train the NumPy RNN and [`RNNForSequenceClassification`] from the same weights on the same batches, print the
+    comparison and write it to `args.output_dir` (`manual_rnn.json`, `manual_rnn.md`).
 
     Returns:
         `dict`: Settings, per-epoch records and final accuracies of both models, and the time ratio.
     """
+    options = comparison_model_options(model_args)
     threads = configure_threads(args.num_threads)
     set_seed(args.seed)
     data = data_args.load_splits()
+    if is_multi_label(data):
+        raise ValueError("the NumPy RNN learns single-label classification only; this data is multi-label.")
     tokenizer = train_tokenizer(
         data["train"]["text"],
-        tokenizer_type=args.tokenizer_type,
-        vocab_size=args.vocab_size,
-        min_frequency=args.min_frequency,
-        model_max_length=args.max_length,
+        tokenizer_type=options["tokenizer_type"],
+        vocab_size=options["vocab_size"],
+        min_frequency=options["min_frequency"],
+        lowercase=options["lowercase"],
+        model_max_length=options["max_length"],
     )
-    encoded = tokenize_splits(data, tokenizer, data_args.label_column, args.max_length)
+    encoded = {
+        name: (
+            tokenizer(list(split["text"]), truncation=True, max_length=options["max_length"])["input_ids"],
+            np.asarray(split["label"], dtype=np.int64),
+        )
+        for name, split in data.items()
+    }
     pad_id = tokenizer.pad_token_id
     rng = np.random.default_rng(args.seed)
+    train_size = len(encoded["train"][1])
     epoch_batches = [
-        make_batches(encoded["train"], rng.permutation(len(encoded["train"])), args.batch_size, pad_id)
+        make_batches(*encoded["train"], rng.permutation(train_size), args.batch_size, pad_id)
         for _ in range(args.num_epochs)
     ]
     splits = {
-        name: make_batches(encoded[name], np.arange(len(encoded[name])), 256, pad_id)
+        name: make_batches(*encoded[name], np.arange(len(encoded[name][1])), 256, pad_id)
         for name in ("validation", "test")
     }
 
-    label_names = data["train"].features[data_args.label_column].names
-    model_args = ModelArguments(  # the one configuration the manual RNN computes, whatever the package defaults
-        model_type="rnn",
-        embedding_dim=args.embedding_dim,
-        hidden_size=args.hidden_size,
-        num_layers=1,
-        bidirectional=False,
-        pooling="last",
-        nonlinearity="tanh",
-        embedding_dropout=0.0,
-        word_dropout=0.0,
-        classifier_dropout=0.0,
+    names = label_names(data["train"])
+    config = RNNConfig(
+        vocab_size=len(tokenizer),
+        pad_token_id=pad_id,
+        unk_token_id=tokenizer.unk_token_id,
+        id2label=dict(enumerate(names)),
+        label2id={name: index for index, name in enumerate(names)},
+        **{name: options[name] for name in ("embedding_dim", "hidden_size") if options[name] is not None},
+        **{name: value for name, value in PINNED_MODEL_OPTIONS.items() if name != "model_type"},
     )
-    library = build_model(model_args, tokenizer, label_names).to(getattr(torch, args.dtype))
-    manual = ManualRNN.from_hf(library, dtype=np.dtype(args.dtype))
+    library = RNNForSequenceClassification(config).to(getattr(torch, args.dtype))
+    manual = from_hf(library, dtype=np.dtype(args.dtype))
     manual_optimizer = Adam(manual.params, lr=args.learning_rate)
     library_optimizer = torch.optim.Adam(library.parameters(), lr=args.learning_rate)
 
@@ -330,8 +330,17 @@ def run_comparison(data_args: DataArguments, args: ManualRNNArguments, command: 
         results = run_epochs(contenders, epoch_batches, splits)
     report = {
         "command": command,
-        "settings": asdict(args),
-        "data": {**asdict(data_args), **{f"{name}_size": len(encoded[name]) for name in encoded}},
+        "settings": {
+            **options,
+            "embedding_dim": config.embedding_dim,
+            "hidden_size": config.hidden_size,
+            **asdict(args),
+        },
+        "data": {
+            **asdict(data_args),
+            "num_labels": len(names),
+            **{f"{name}_size": len(encoded[name][1]) for name in encoded},
+        },
         "machine": {
             "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(),
@@ -366,7 +375,7 @@ def format_summary(report: dict) -> str:
 
 
 def write_report(report: dict, output_dir: str) -> None:
-    """Write `manual_rnn.json` (everything) and `manual_rnn.md` (command, settings, table) to `output_dir`."""
+    """Write `manual_rnn.json` (everything) and `manual_rnn.md` (command, settings, tables) to `output_dir`."""
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, "manual_rnn.json"), "w") as handle:
         json.dump(report, handle, indent=2)
@@ -384,7 +393,8 @@ def write_report(report: dict, output_dir: str) -> None:
         ),
         (
             f"Data: train {report['data']['train_size']}, validation {report['data']['validation_size']}, "
-            f"test {report['data']['test_size']} questions, label `{report['data']['label_column']}`."
+            f"test {report['data']['test_size']} rows; {report['data']['num_labels']} classes, label column "
+            f"`{report['data']['label_column_name'] or 'default'}`."
         ),
         f"Machine: {machine}.",
         "",
@@ -401,3 +411,15 @@ def write_report(report: dict, output_dir: str) -> None:
         )
     with open(os.path.join(output_dir, "manual_rnn.md"), "w") as handle:
         handle.write("\n".join(lines) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    """Parse the options (or one JSON file of them) and run the comparison."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    model_args, data_args, args = parse_arguments(argv)
+    command = shlex.join(["python", "scripts/compare_reference.py", *argv])
+    return run_comparison(model_args, data_args, args, command)
+
+
+if __name__ == "__main__":
+    main()

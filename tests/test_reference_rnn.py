@@ -1,7 +1,9 @@
-"""The NumPy manual RNN: its gradients, its optimizer, and its agreement with RNNForSequenceClassification."""
+"""The NumPy reference RNN: its gradients, its optimizer, its weight exchange with RNNForSequenceClassification, its
+imports, and the side-by-side comparison script."""
 
 import ast
 import json
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +13,26 @@ import pytest
 import torch
 
 from hf_rnn import GRUConfig, GRUForSequenceClassification, RNNConfig, RNNForSequenceClassification
-from hf_rnn.cli import main
-from hf_rnn.data import load_trec
-from hf_rnn.manual_rnn import PARAMETER_NAMES, Adam, ManualRNN, clip_grad_norm, softmax_cross_entropy, train_step
-from hf_rnn.manual_rnn_bridge import HF_NAMES, make_batches
+from hf_rnn.reference.convert import HF_NAMES, from_hf, to_hf
+from hf_rnn.reference.numpy_rnn import (
+    PARAMETER_NAMES,
+    Adam,
+    ManualRNN,
+    clip_grad_norm,
+    softmax_cross_entropy,
+    train_step,
+)
 from hf_rnn.tokenization import train_tokenizer
-from hf_rnn.training import tokenize_splits
+from hf_rnn.training_args import DataArguments
+
+from .conftest import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_FILE = ROOT / "hf_rnn" / "manual_rnn.py"
+REFERENCE_FILE = ROOT / "hf_rnn" / "reference" / "numpy_rnn.py"
+COMPARISON_SCRIPT = ROOT / "scripts" / "compare_reference.py"
 FIXTURE = ROOT / "tests" / "data" / "manual_rnn_fixture.label"
+#: The one configuration the NumPy RNN computes, whatever the `RNNConfig` defaults.
+REPRESENTABLE = {"num_layers": 1, "bidirectional": False, "nonlinearity": "tanh", "pooling": "last"}
 
 
 def padded_batch(seed: int, padding: str, batch_size: int = 5, length: int = 7, vocab_size: int = 20):
@@ -43,7 +55,7 @@ def padded_batch(seed: int, padding: str, batch_size: int = 5, length: int = 7, 
 def random_library_model(seed: int = 0, **config_kwargs) -> RNNForSequenceClassification:
     """A library RNN with every weight random (biases included), the padding row zero, in eval mode."""
     torch.manual_seed(seed)
-    config = RNNConfig(vocab_size=20, embedding_dim=6, hidden_size=8, num_labels=3, **config_kwargs)
+    config = RNNConfig(vocab_size=20, embedding_dim=6, hidden_size=8, num_labels=3, **REPRESENTABLE, **config_kwargs)
     model = RNNForSequenceClassification(config)
     with torch.no_grad():
         for parameter in model.parameters():
@@ -62,6 +74,8 @@ def test_reference_file_imports_numpy_only_and_runs_without_torch():
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0
     }
     assert imported <= {"__future__", "math", "dataclasses", "typing", "numpy"}, imported
+    relative = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level > 0]
+    assert not relative, relative  # nothing else of hf_rnn
     script = f"""
 import importlib.util, sys
 import numpy as np
@@ -78,6 +92,46 @@ print("ran", round(loss, 6) > 0)
     completed = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "ran True"
+
+
+def imported_modules(first: str, then: str) -> tuple[set[str], set[str]]:
+    """In a fresh interpreter: the names in `sys.modules` after importing `first`, and the names importing `then` adds."""
+    script = (
+        f"import json, sys\nimport {first}\nbefore = set(sys.modules)\nimport {then}\n"
+        "print(json.dumps([sorted(before), sorted(set(sys.modules) - before)]))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120, env=subprocess_env()
+    )
+    assert completed.returncode == 0, completed.stderr
+    before, added = json.loads(completed.stdout.splitlines()[-1])
+    return set(before), set(added)
+
+
+def top_level(modules: set[str]) -> set[str]:
+    return {name.partition(".")[0] for name in modules}
+
+
+def test_importing_numpy_rnn_imports_no_torch():
+    package, added = imported_modules("hf_rnn", "hf_rnn.reference.numpy_rnn")  # the parent package runs first
+    assert not top_level(added) & {"torch", "transformers", "datasets", "tokenizers", "accelerate"}, sorted(added)
+    assert {name for name in added if name.startswith("hf_rnn")} == {"hf_rnn.reference", "hf_rnn.reference.numpy_rnn"}
+    if "torch" not in package:  # today `import hf_rnn` registers the torch models, so torch is there already
+        assert "torch" not in package | added
+
+
+def test_importing_convert_loads_no_training_stack():
+    modeling, added = imported_modules("hf_rnn.modeling_hf_rnn", "hf_rnn.reference.convert")
+    for name in ("hf_rnn.training", "hf_rnn.trainer", "transformers.trainer", "datasets"):
+        assert name not in modeling | added, name
+    assert {name for name in added if name.startswith("hf_rnn")} <= {
+        "hf_rnn.reference",
+        "hf_rnn.reference.convert",
+        "hf_rnn.reference.numpy_rnn",
+    }, sorted(added)
+    assert "accelerate" not in top_level(added), sorted(added)
+    if "accelerate" not in modeling:  # transformers' `modeling_utils` imports accelerate whenever it is installed
+        assert "accelerate" not in added
 
 
 @pytest.mark.parametrize("padding", ["left", "right", "mixed"])
@@ -109,7 +163,7 @@ def test_loss_and_gradients_match_torch_autograd(padding):
     mask[-1] = 0  # reads the padding token, whose embedding row gets no gradient (`padding_idx`)
     output = library(torch.from_numpy(input_ids), torch.from_numpy(mask), labels=torch.from_numpy(labels))
     output.loss.backward()
-    manual = ManualRNN.from_hf(library)
+    manual = from_hf(library)
     assert manual.dtype == np.float32
     loss, grads = manual.loss_and_gradients(input_ids, mask, labels)
     assert abs(loss - output.loss.item()) < 1e-5 * abs(loss)
@@ -128,7 +182,7 @@ def test_logits_after_from_hf_equal_library_logits(padding):
     with torch.no_grad():
         expected = library(torch.from_numpy(input_ids), torch.from_numpy(mask)).logits.numpy()
     for dtype in (np.float32, np.float64):
-        actual = ManualRNN.from_hf(library, dtype=dtype).logits(input_ids, mask)
+        actual = from_hf(library, dtype=dtype).logits(input_ids, mask)
         assert np.abs(actual - expected).max() < 1e-5
 
 
@@ -137,7 +191,7 @@ def test_an_empty_batch_reads_one_padding_token_like_the_library():
     empty = np.zeros((2, 0), dtype=np.int64)
     with torch.no_grad():
         expected = library(torch.from_numpy(empty), torch.from_numpy(empty)).logits.numpy()
-    assert np.abs(ManualRNN.from_hf(library).logits(empty, empty) - expected).max() < 1e-5
+    assert np.abs(from_hf(library).logits(empty, empty) - expected).max() < 1e-5
     assert np.abs(expected - library.classifier.bias.detach().numpy()).max() > 1e-2  # not merely the bias
 
 
@@ -163,13 +217,13 @@ def test_padding_changes_no_state_and_no_gradient():
 
 def test_to_hf_round_trip_copies_weights_and_keeps_logits():
     library = random_library_model(seed=8)
-    manual = ManualRNN.from_hf(library)
+    manual = from_hf(library)
     saved = manual.params["W"].copy()
     manual.params["W"] += 1.0  # a copy: the library model must not change
     assert np.array_equal(library.encoder.layers[0].weight_hh_l0.detach().numpy(), saved)
     manual.params["W"][:] = saved
     labels = {"id2label": {0: "a", 1: "b", 2: "c"}, "label2id": {"a": 0, "b": 1, "c": 2}}
-    rebuilt = manual.to_hf(**labels)
+    rebuilt = to_hf(manual, **labels)
     assert isinstance(rebuilt, RNNForSequenceClassification)
     assert rebuilt.config.id2label == labels["id2label"] and rebuilt.config.pad_token_id == 0
     original, copied = library.state_dict(), rebuilt.state_dict()
@@ -194,15 +248,16 @@ def test_to_hf_round_trip_copies_weights_and_keeps_logits():
     ],
 )
 def test_from_hf_rejects_configs_it_cannot_represent(config_kwargs, option):
-    model = RNNForSequenceClassification(RNNConfig(vocab_size=20, embedding_dim=4, hidden_size=4, **config_kwargs))
+    config = RNNConfig(vocab_size=20, embedding_dim=4, hidden_size=4, **{**REPRESENTABLE, **config_kwargs})
+    model = RNNForSequenceClassification(config)
     with pytest.raises(ValueError, match=f"cannot represent {option}="):
-        ManualRNN.from_hf(model)
+        from_hf(model)
 
 
 def test_from_hf_rejects_other_families():
     model = GRUForSequenceClassification(GRUConfig(vocab_size=20, embedding_dim=4, hidden_size=4))
     with pytest.raises(TypeError, match="RNNForSequenceClassification only, got GRUForSequenceClassification"):
-        ManualRNN.from_hf(model)
+        from_hf(model)
 
 
 @pytest.mark.parametrize(
@@ -252,32 +307,46 @@ def test_softmax_cross_entropy_is_stable_for_large_logits():
     assert np.allclose(grad, np.array([[1.0, -1.0, 0.0], [1 / 3, 1 / 3, -2 / 3]]) / 2)
 
 
+def test_to_hf_pins_the_representable_configuration():
+    manual = ManualRNN.initialise(vocab_size=20, embedding_dim=4, hidden_size=5, num_labels=3, seed=14)
+    config = to_hf(manual).config
+    assert {name: getattr(config, name) for name in REPRESENTABLE} == REPRESENTABLE
+    assert config.embedding_dropout == config.word_dropout == config.classifier_dropout == 0.0
+    with pytest.raises(ValueError, match="cannot represent bidirectional="):
+        to_hf(manual, bidirectional=True)
+
+
 def test_one_epoch_on_the_fixture_lowers_the_loss():
-    data = load_trec(train_file=FIXTURE)
-    tokenizer = train_tokenizer(data["train"]["text"])
-    train = tokenize_splits(data, tokenizer, "coarse_label", 64)["train"]
-    everything = make_batches(train, np.arange(len(train)), len(train), tokenizer.pad_token_id)[0]
+    train = DataArguments(train_file=str(FIXTURE)).load_splits()["train"]
+    tokenizer = train_tokenizer(train["text"])
+    everything = tokenizer(list(train["text"]), truncation=True, max_length=64, padding=True, return_tensors="np")
+    labels = np.asarray(train["label"])
     model = ManualRNN.initialise(len(tokenizer), embedding_dim=16, hidden_size=16, num_labels=6, seed=12)
     optimizer = Adam(model.params, lr=3e-2)
 
     def full_loss() -> float:
-        return model.loss_and_gradients(everything.input_ids, everything.attention_mask, everything.labels)[0]
+        return model.loss_and_gradients(everything["input_ids"], everything["attention_mask"], labels)[0]
 
     before = full_loss()
     order = np.random.default_rng(13).permutation(len(train))
-    for batch in make_batches(train, order, 4, tokenizer.pad_token_id):
-        train_step(model, optimizer, batch.input_ids, batch.attention_mask, batch.labels, max_grad_norm=1.0)
+    for start in range(0, len(order), 4):
+        rows = order[start : start + 4]
+        batch = tokenizer([train["text"][row] for row in rows], padding=True, return_tensors="np")
+        train_step(model, optimizer, batch["input_ids"], batch["attention_mask"], labels[rows], max_grad_norm=1.0)
     assert full_loss() < before - 0.1  # from about ln 6 = 1.79
     assert not model.params["E"][tokenizer.pad_token_id].any()  # the padding row stays zero
 
 
-def test_manual_command_trains_both_models_on_one_trajectory(tmp_path, capsys):
-    argv = ["--train_file", str(FIXTURE), "--embedding_dim", "8", "--hidden_size", "8", "--num_epochs", "2"]
+def test_comparison_script_trains_both_models_on_one_trajectory(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_RNN_TREC_TRAIN", str(FIXTURE))  # the script's default data, hf_rnn.data.trec
+    argv = ["--embedding_dim", "8", "--hidden_size", "8", "--num_epochs", "2"]
     argv += ["--batch_size", "8", "--dtype", "float64", "--num_threads", "1", "--output_dir", str(tmp_path)]
-    main(["manual", *argv])
+    runpy.run_path(str(COMPARISON_SCRIPT))["main"](argv)
     report = json.loads((tmp_path / "manual_rnn.json").read_text())
-    assert report["command"] == "hf-rnn manual " + " ".join(argv)
+    assert report["command"] == "python scripts/compare_reference.py " + " ".join(argv)
+    assert report["data"]["train_file"] == str(FIXTURE)
     assert report["data"]["train_size"] == 36 and report["data"]["test_size"] == 6
+    assert report["settings"]["bidirectional"] is False and report["settings"]["pooling"] == "last"
     for manual, library in zip(report["manual"]["epochs"], report["library"]["epochs"], strict=True):
         assert abs(manual["train_loss"] - library["train_loss"]) < 1e-9  # same start, same batches, float64
         assert manual["validation_accuracy"] == library["validation_accuracy"]
@@ -286,3 +355,12 @@ def test_manual_command_trains_both_models_on_one_trajectory(tmp_path, capsys):
     markdown = (tmp_path / "manual_rnn.md").read_text()
     assert report["command"] in markdown and "| ManualRNN (NumPy) |" in markdown
     assert "library epoch 2: loss" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "option", [["--model_type", "gru"], ["--pooling", "mean"], ["--nonlinearity", "relu"], ["--num_layers", "2"]]
+)
+def test_comparison_script_rejects_options_the_numpy_rnn_cannot_compute(option, capsys):
+    with pytest.raises(SystemExit):
+        runpy.run_path(str(COMPARISON_SCRIPT))["main"](["--train_file", str(FIXTURE), *option])
+    assert "the NumPy RNN computes" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Process-wide runtime settings: how many CPU threads torch may use."""
+"""How many CPU threads torch may use: one by default, for small recurrent models."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 def default_num_threads() -> int:
     """
     Threads for the small recurrent models: 1. Their matrix products are too small to split well, and on a small
-    machine extra threads oversubscribe the cores (see `results/benchmark.md`). `HF_RNN_NUM_THREADS` overrides it.
+    machine extra threads oversubscribe the cores (docs/performance.md). `HF_RNN_NUM_THREADS` overrides it.
     """
     return int(os.environ.get("HF_RNN_NUM_THREADS", "1"))
 

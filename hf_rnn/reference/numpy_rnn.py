@@ -1,10 +1,10 @@
-r"""The manual RNN: a simple (Elman) recurrent text classifier written out in NumPy, forward and backward.
+r"""The NumPy reference RNN: a simple (Elman) recurrent text classifier written out in NumPy, forward and backward.
 
-It is the reference that explains and checks [`RNNForSequenceClassification`] (single layer, unidirectional, tanh,
-`pooling="last"`): the same function, with the matrices of the lesson and every gradient derived by hand. This file
-imports NumPy only, so it can be read, copied and run on its own; the weight exchange with the library
-([`ManualRNN.from_hf`], [`ManualRNN.to_hf`]) lives in `manual_rnn_bridge.py`, the one place that touches torch,
-imported only when those two methods are called.
+It explains and checks [`RNNForSequenceClassification`] in its one configuration without extras (single layer,
+unidirectional, tanh, `pooling="last"`, no dropout): the same function, with the matrices of the lesson and every
+gradient derived by hand. This module imports NumPy and the standard library only (nothing of torch, transformers or
+the rest of `hf_rnn`), so it can be read, copied and run on its own. The weight exchange with the library lives in
+`hf_rnn.reference.convert` ([`~convert.from_hf`], [`~convert.to_hf`]), which imports this module, never the reverse.
 
 Notation, for one batch: B rows, T time steps, vocabulary size N, embedding size D, hidden size H, C classes. Token ids
 `ids` (B, T) and the attention mask `m` (B, T): 1 for a real token, 0 for padding (left, right or anywhere).
@@ -46,12 +46,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .modeling_hf_rnn import RNNForSequenceClassification
 
 Params = dict[str, np.ndarray]
 
@@ -133,7 +129,7 @@ class ManualRNN:
 
     ```python
     >>> import numpy as np
-    >>> from hf_rnn.manual_rnn import Adam, ManualRNN
+    >>> from hf_rnn.reference.numpy_rnn import Adam, ManualRNN
 
     >>> model = ManualRNN.initialise(vocab_size=100, embedding_dim=16, hidden_size=32, num_labels=6)
     >>> input_ids, attention_mask = np.array([[5, 7, 9], [0, 4, 8]]), np.array([[1, 1, 1], [0, 1, 1]])
@@ -181,35 +177,6 @@ class ManualRNN:
         if pad_token_id is not None:
             params["E"][pad_token_id] = 0.0
         return cls({name: value.astype(dtype) for name, value in params.items()}, pad_token_id)
-
-    @classmethod
-    def from_hf(cls, model: RNNForSequenceClassification, dtype: np.dtype | type | None = None) -> ManualRNN:
-        """
-        Copy the weights of a single-layer, unidirectional, tanh, `pooling="last"` [`RNNForSequenceClassification`].
-
-        Args:
-            model ([`RNNForSequenceClassification`]): The library model; its weights are copied, not shared.
-            dtype (`np.dtype`, *optional*): `np.float32` or `np.float64`; defaults to the model's own dtype.
-
-        Raises:
-            `TypeError`: The model is not an [`RNNForSequenceClassification`] (a GRU or LSTM, say).
-            `ValueError`: The model has an option the manual RNN cannot represent; the message names it.
-        """
-        from .manual_rnn_bridge import manual_params_from_hf
-
-        params, pad_token_id = manual_params_from_hf(model, dtype)
-        return cls(params, pad_token_id)
-
-    def to_hf(self, **config_kwargs) -> RNNForSequenceClassification:
-        """
-        An [`RNNForSequenceClassification`] holding these weights (float32, as torch models are by default).
-
-        Args:
-            config_kwargs: Further [`RNNConfig`] options, e.g. `id2label`, `label2id`, `unk_token_id`.
-        """
-        from .manual_rnn_bridge import hf_from_manual
-
-        return hf_from_manual(self.params, self.pad_token_id, **config_kwargs)
 
     @property
     def dtype(self) -> np.dtype:

@@ -1,18 +1,28 @@
-"""TREC question classification data: Li & Roth label files or the Hub dataset `CogComp/trec`, split without leakage."""
+"""TREC question classification: the Li & Roth label-file reader, the TREC label lists and the default data file.
+
+The only TREC-specific code of the package: everything else reads any text-classification data through
+`hf_rnn.data.load_splits`.
+"""
 
 from __future__ import annotations
 
 import os
-import random
 import warnings
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import ClassLabel, Dataset, Features, Value
+
+from .errors import DataError
 
 HUB_DATASET = "CogComp/trec"
+#: The two targets of a Li & Roth file: 6 coarse or 50 fine classes.
 LABEL_COLUMNS = ("coarse_label", "fine_label")
+#: The target learnt from a Li & Roth file unless another is chosen.
+DEFAULT_LABEL_COLUMN = "coarse_label"
+#: Splits of a Li & Roth file are stratified by fine label (and so by coarse label too).
+STRATIFY_COLUMN = "fine_label"
 
 #: Coarse labels in the order of the Hub dataset (label ids agree with `CogComp/trec`).
 COARSE_LABELS = ["ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"]
@@ -37,7 +47,7 @@ FEATURES = Features(
 )
 
 
-class TrecFormatError(ValueError):
+class TrecFormatError(DataError):
     """A TREC label file that cannot be read; the message names the file and, where it applies, the line."""
 
 
@@ -114,14 +124,15 @@ def read_label_file(path: str | os.PathLike) -> list[LabeledQuestion]:
         text = _decode(handle.read(), path)
     if not text.strip():
         raise TrecFormatError(f"{path}: the file is empty.")
-    lines = text.split("\n")
+    # Windows (CRLF) and old Mac (CR only) line endings end a line as LF does.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     ends_with_newline = lines[-1] == ""
     if ends_with_newline:
         lines.pop()  # the newline that ends the file
     questions = []
     for number, line in enumerate(lines, start=1):
         try:
-            questions.append(_parse_line(line.rstrip("\r"), f"{path}:{number}"))
+            questions.append(_parse_line(line, f"{path}:{number}"))
         except TrecFormatError as error:
             if number == len(lines) and not ends_with_newline:
                 message = f"{error} No newline follows this last line: the file may be truncated."
@@ -148,101 +159,34 @@ def questions_to_dataset(questions: Sequence[LabeledQuestion]) -> Dataset:
     )
 
 
-def stratified_split(
-    texts: Sequence[str], labels: Sequence[int], fractions: Sequence[float], seed: int
-) -> list[list[int]]:
+def default_train_file() -> Path:
     """
-    Split row indices into `len(fractions)` parts, stratified by label, keeping identical texts in the same part.
-
-    Identical questions (the training file repeats about 70) are grouped so that no question can be both trained on
-    and evaluated. Within each label the groups are shuffled with `seed` and cut at the cumulative fractions.
-
-    Returns:
-        `list[list[int]]`: One sorted list of row indices per fraction.
+    The real TREC training file: `$HF_RNN_TREC_TRAIN` when set, else `shared/data/trec/train_5500.label` beside the
+    repository of this checkout (`<repository>/../shared/...`). The one place the scripts and tests take it from.
     """
-    if abs(sum(fractions) - 1.0) > 1e-9:
-        raise ValueError(f"split fractions must sum to 1, got {list(fractions)}.")
-    groups: dict[str, list[int]] = defaultdict(list)
-    for index, text in enumerate(texts):
-        groups[" ".join(text.lower().split())].append(index)
-    groups_by_label: dict[int, list[list[int]]] = defaultdict(list)
-    for members in groups.values():
-        groups_by_label[labels[members[0]]].append(members)
-    rng = random.Random(seed)
-    parts: list[list[int]] = [[] for _ in fractions]
-    for label in sorted(groups_by_label):
-        label_groups = groups_by_label[label]
-        rng.shuffle(label_groups)
-        total = len(label_groups)
-        bounds, cumulative = [], 0.0
-        for fraction in fractions:
-            cumulative += fraction
-            bounds.append(round(cumulative * total))
-        start = 0
-        for part, end in zip(parts, bounds):
-            for members in label_groups[start:end]:
-                part.extend(members)
-            start = end
-    return [sorted(part) for part in parts]
+    if os.environ.get("HF_RNN_TREC_TRAIN"):
+        return Path(os.environ["HF_RNN_TREC_TRAIN"])
+    return Path(__file__).resolve().parents[3] / "shared" / "data" / "trec" / "train_5500.label"
 
 
-def load_trec(
-    train_file: str | os.PathLike | None = None,
-    test_file: str | os.PathLike | None = None,
-    validation_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    seed: int = 42,
-    dataset_name: str = HUB_DATASET,
-) -> DatasetDict:
+def is_label_file(path: str | os.PathLike) -> bool:
+    """Whether `path` names a Li & Roth label file (by its `.label` extension)."""
+    return os.fspath(path).lower().endswith(".label")
+
+
+def load_label_file(path: str | os.PathLike) -> Dataset:
+    """A Li & Roth file as a `Dataset` with columns `text`, `coarse_label`, `fine_label` (see `read_label_file`)."""
+    return questions_to_dataset(read_label_file(path))
+
+
+def label_column_for(label_names: Sequence[str]) -> str:
     """
-    Load TREC question classification as a `DatasetDict` with `train`, `validation` and `test` splits.
-
-    With `train_file` alone, the file is split (stratified by fine label, so also by coarse label, and seeded)
-    80/10/10 into train, validation and test. With `test_file` as well, the training file is split 90/10 into train
-    and validation and the test file is the test split. With neither, the Hub dataset `dataset_name` is loaded and its
-    train split divided 90/10 into train and validation.
-
-    Args:
-        train_file (`str`, *optional*): A Li & Roth label file, e.g. `train_5500.label`.
-        test_file (`str`, *optional*): A held-out label file of the same format, e.g. `TREC_10.label`.
-        validation_fraction (`float`, *optional*, defaults to 0.1): Share of the training file kept for validation.
-        test_fraction (`float`, *optional*, defaults to 0.1): Share kept for test when there is no `test_file`.
-        seed (`int`, *optional*, defaults to 42): Seed of the split.
-        dataset_name (`str`, *optional*, defaults to `"CogComp/trec"`): The Hub dataset used without files.
-
-    Returns:
-        `DatasetDict`: Columns `text`, `coarse_label` and `fine_label` (`ClassLabel`s in the Hub's name order).
+    The column of a Li & Roth file that holds `label_names`: `"coarse_label"` for coarse names, `"fine_label"` for
+    `COARSE:fine` names. For models saved without the name of their label column.
     """
-    if train_file is None:
-        if test_file is not None:
-            raise ValueError("`test_file` needs `train_file` as well.")
-        source = _load_hub(dataset_name)
-        train_pool, test = source["train"], source["test"]
-        fractions = [1.0 - validation_fraction, validation_fraction]
-    else:
-        train_pool = questions_to_dataset(read_label_file(train_file))
-        test = questions_to_dataset(read_label_file(test_file)) if test_file is not None else None
-        fractions = (
-            [1.0 - validation_fraction, validation_fraction]
-            if test is not None
-            else [1.0 - validation_fraction - test_fraction, validation_fraction, test_fraction]
-        )
-    parts = stratified_split(train_pool["text"], train_pool["fine_label"], fractions, seed)
-    splits = {"train": train_pool.select(parts[0]), "validation": train_pool.select(parts[1])}
-    splits["test"] = test if test is not None else train_pool.select(parts[2])
-    return DatasetDict(splits)
-
-
-def _load_hub(dataset_name: str) -> DatasetDict:
-    import datasets
-
-    try:
-        loaded = datasets.load_dataset(dataset_name)
-    except Exception as error:  # offline, unreachable or refused: one clear message, not a retry traceback
-        raise ConnectionError(
-            f"Could not load the Hub dataset {dataset_name!r} ({type(error).__name__}: {str(error)[:200]}). "
-            "Pass a local Li & Roth label file instead: --train_file path/to/train_5500.label"
-        ) from None
-    return DatasetDict(
-        {split: loaded[split].cast(FEATURES) for split in ("train", "test")}
-    )
+    names = set(label_names)
+    if names <= _COARSE_NAMES:
+        return "coarse_label"
+    if names <= _FINE_NAMES:
+        return "fine_label"
+    raise ValueError(f"the labels {sorted(names)[:8]} are neither TREC coarse nor fine labels.")
