@@ -75,7 +75,10 @@ def _print_json(result: object) -> None:
 
 
 def _scores(metrics: dict) -> dict:
-    return {key: metrics[key] for key in sorted(metrics) if key.endswith(("accuracy", "_f1"))}
+    """Accuracy and macro-F1 of each split (for multi-label runs also micro-F1 and subset accuracy)."""
+    multi_label = any(key.endswith("subset_accuracy") for key in metrics)
+    endings = ("accuracy", "_macro_f1", "_micro_f1") if multi_label else ("_accuracy", "_macro_f1")
+    return {key: metrics[key] for key in sorted(metrics) if key.endswith(endings)}
 
 
 def train_command(argv: Sequence[str]) -> None:

@@ -4,8 +4,10 @@ Publishing trained models to the Hugging Face Hub: exactly the files a user need
 A directory written by `hf_rnn.training.train` holds the repo files (`REPO_FILES`: weights, `config.json` with
 `auto_map`, the two code files, the tokenizer, the card, its two plots and `results.json`) and, beside them, local
 training metadata that is never pushed: `trainer_state.json`, `training_config.json`, the `*_results.json` metrics,
-`training_args.bin` (a pickle that needs `hf_rnn` to load) and the `checkpoint-*` folders. The card is rendered again,
-in memory, for the repo it is pushed to (its usage examples name that repo); a push never writes to the local directory.
+`training_args.bin` (a pickle that needs `hf_rnn` to load) and the `checkpoint-*` folders. The card, its plots and
+`results.json` are rendered again, in a temporary folder, for the repo they are pushed to (they name that repo, never the
+local folder); a push never writes to the local directory. A multi-label model's card has an F1-per-label plot instead
+of the confusion matrix (`repo_files`).
 Nothing here runs unless a push is asked for, and `HF_HUB_OFFLINE` forbids it.
 """
 
@@ -13,19 +15,28 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from datasets import DatasetDict
 from huggingface_hub import CommitInfo, CommitOperationAdd, HfApi, constants, get_token
 from huggingface_hub.errors import HTTPError
 from transformers import Trainer
-from transformers.trainer_utils import HubStrategy
+from transformers.trainer_utils import HubStrategy, PredictionOutput
 
-from .model_card import CARD_FILENAME, CARD_FILES, RNNModelCardData, write_model_card
+from .model_card import (
+    CARD_FILES,
+    CardDataError,
+    RecurrentModelCardData,
+    build_card_data,
+    card_files,
+    write_model_card,
+)
 
 MODEL_FILES = ("model.safetensors", "config.json", "configuration_hf_rnn.py", "modeling_hf_rnn.py")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
-#: Every file of a pushed repo (the Hub adds its own `.gitattributes`).
+#: Every file of a pushed repo of a single-label model (the Hub adds its own `.gitattributes`); see `repo_files`.
 REPO_FILES = MODEL_FILES + TOKENIZER_FILES + CARD_FILES
 
 #: What a failed Hub call raises: HTTP and transport errors, offline mode and unreadable files, invalid ids or YAML.
@@ -41,8 +52,13 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
 
 
+def repo_files(model_dir: str | os.PathLike) -> tuple[str, ...]:
+    """The files a push of `model_dir` sends: `REPO_FILES`, or for a multi-label model the card files it has."""
+    return MODEL_FILES + TOKENIZER_FILES + card_files(model_dir)
+
+
 def _check_model_dir(model_dir: Path) -> None:
-    missing = [name for name in REPO_FILES if not (model_dir / name).is_file()]
+    missing = [name for name in repo_files(model_dir) if not (model_dir / name).is_file()]
     if missing:
         raise PushError(
             f"{model_dir} lacks {', '.join(missing)}: push a directory written by `hf-rnn train` "
@@ -86,8 +102,9 @@ def push_model(
     """
     Push a trained model directory to the Hub repo `repo_id`, creating the repo (and the branch `revision`) if needed.
 
-    Exactly `REPO_FILES` are committed, in one commit, with the card rendered for `repo_id`. Other files of the
-    directory stay local, and files already in the repo are left as they are.
+    Exactly `repo_files(model_dir)` are committed, in one commit: the model and tokenizer files as they are, the card,
+    its plots and `results.json` rendered for the repo's full id (a temporary copy; the local files keep their
+    name). Other files of the directory stay local, and files already in the repo are left as they are.
 
     Args:
         model_dir: A directory written by `hf_rnn.training.train` (`hf-rnn train`).
@@ -106,18 +123,21 @@ def push_model(
     """
     model_dir = Path(model_dir)
     _check_model_dir(model_dir)
-    card_data = RNNModelCardData.load(model_dir)
+    try:
+        card_data = RecurrentModelCardData.load(model_dir)
+    except CardDataError as error:
+        raise PushError(str(error)) from None
     token = _token(token)
     full_id = create_repo(repo_id, private=private, token=token)
     card_data.model_id = full_id
     operations = [
         CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(model_dir / name))
-        for name in REPO_FILES
-        if name != CARD_FILENAME
+        for name in MODEL_FILES + TOKENIZER_FILES
     ]
-    operations.append(
-        CommitOperationAdd(path_in_repo=CARD_FILENAME, path_or_fileobj=card_data.render().content.encode())
-    )
+    operations += [
+        CommitOperationAdd(path_in_repo=name, path_or_fileobj=content)
+        for name, content in render_card_files(card_data).items()
+    ]
     api = HfApi(token=token)
     try:
         if revision is not None:
@@ -132,18 +152,26 @@ def push_model(
         raise PushError(f"could not push {model_dir} to {full_id}: {_one_line(error)}") from None
 
 
+def render_card_files(card_data: RecurrentModelCardData) -> dict[str, bytes]:
+    """The card files (`card_data.card_files`) rendered for `card_data.model_id`, as bytes, written nowhere."""
+    with tempfile.TemporaryDirectory(prefix="hf-rnn-card-") as scratch:
+        write_model_card(card_data, scratch)
+        return {name: (Path(scratch) / name).read_bytes() for name in card_data.card_files}
+
+
 class HubTrainer(Trainer):
     """
     A `Trainer` whose model card is the `hf_rnn` card and whose `push_to_hub` publishes exactly `REPO_FILES`.
 
-    `card_data` is set by `hf_rnn.training.train` once the final model is scored. Saving never pushes (transformers'
-    `save_model` pushes when `push_to_hub` is set, before the card exists); `train` pushes once, at the end. Only
+    `write_model_card` gathers the card data once the final model is scored (`hf_rnn.training.train` calls it) and
+    keeps it as `card_data`. Saving never pushes (transformers' `save_model` pushes when `push_to_hub` is set, before
+    the card exists); `train` pushes once, at the end. Only
     `hub_strategy="end"` is accepted: the other strategies upload the output directory during training, checkpoint
     files and `training_args.bin` included. The repo is created when the Trainer is built, so a push that cannot
     happen fails before training rather than after it.
     """
 
-    card_data: RNNModelCardData | None = None
+    card_data: RecurrentModelCardData | None = None
 
     def init_hf_repo(self, token: str | None = None, private: bool | None = None) -> None:
         """Check the push settings and create the repo (`PushError` if the Hub cannot be used)."""
@@ -163,6 +191,35 @@ class HubTrainer(Trainer):
         """Save the model and tokenizer to `output_dir` without pushing them."""
         super().save_model(output_dir, _internal_call=True)
 
+    def write_model_card(
+        self,
+        data: DatasetDict,
+        data_args: Any,
+        test_output: PredictionOutput,
+        metrics: dict[str, float],
+        run_config: dict[str, dict[str, Any]],
+        directory: str | os.PathLike | None = None,
+    ) -> Path | None:
+        """
+        Gather the card data of the finished run (`hf_rnn.model_card.build_card_data`), keep it as `card_data`, and
+        write the card, its plots and `results.json` into `directory` (default: `output_dir`).
+
+        Args:
+            data: The splits `hf_rnn.data.load_splits` returned (columns `text` and `label`).
+            data_args: The run's `DataArguments`.
+            test_output: `self.predict` on the test split (logits).
+            metrics: The final metrics, with `eval_` (validation) and `test_` prefixes.
+            run_config: `{"model": asdict(ModelArguments), "data": asdict(DataArguments)}`.
+            directory: Where to write (e.g. a staging folder); default `output_dir`.
+
+        Returns:
+            The card's path, or None on a process other than the main one (which writes nothing).
+        """
+        self.card_data = build_card_data(self, data, data_args, test_output, metrics, run_config)
+        if not self.is_world_process_zero():
+            return None
+        return write_model_card(self.card_data, directory if directory is not None else self.args.output_dir)
+
     def create_model_card(self, **kwargs: Any) -> None:
         """
         Write the card, its plots and `results.json` into `output_dir`. The card is generated from the run, so the
@@ -170,7 +227,7 @@ class HubTrainer(Trainer):
         """
         if self.card_data is None:
             raise ValueError(
-                "no card data yet: the card is written after the final evaluation (hf_rnn.training.train)."
+                "no card data yet: call `write_model_card` after the final evaluation (hf_rnn.training.train does)."
             )
         if self.is_world_process_zero():
             write_model_card(self.card_data, self.args.output_dir)

@@ -25,6 +25,8 @@ from . import ARCHITECTURES
 from .data import DataError, trec
 from .data.loading import RawSplit, normalise, read_data_file, read_dataset
 from .metrics import classification_metrics, multi_hot, sigmoid
+from .onnx_model import ONNX_FILENAME, OnnxClassifier, is_onnx_dir
+from .optional import MissingExtraError
 
 #: Present while the final save of a model folder is under way (see `hf_rnn.trainer.save_final_model`).
 INCOMPLETE_MARKER = ".hf_rnn_incomplete"
@@ -55,10 +57,16 @@ def _weight_name(key: str | tuple) -> str:
     return key
 
 
-def load_classifier(model_name_or_path: str | os.PathLike) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def load_classifier(
+    model_name_or_path: str | os.PathLike,
+) -> tuple[PreTrainedModel | OnnxClassifier, PreTrainedTokenizerBase]:
     """
     Load a saved hf_rnn classifier and its tokenizer (the model in eval mode) from a directory or Hub id, and check
     that they hold together.
+
+    A directory written by `hf-rnn export` (`model.onnx`, no `model.safetensors`) gives an
+    [`~hf_rnn.onnx_model.OnnxClassifier`] run by ONNX Runtime (the `export` extra), which `predict_proba`, `predict`
+    and the evaluation functions take as they take the PyTorch model.
 
     Only this package's code runs: `trust_remote_code=False`, so an `auto_map` or a `trust_remote_code` entry in
     `config.json` is never followed, and nothing read from `config.json` is passed on as a loading option. Weights
@@ -69,15 +77,20 @@ def load_classifier(model_name_or_path: str | os.PathLike) -> tuple[PreTrainedMo
 
     Raises:
         `ModelLoadError`: One message naming the file at fault (`config.json`, `model.safetensors`, `tokenizer.json`).
+        `hf_rnn.optional.MissingExtraError`: An exported directory, and onnxruntime is not installed.
     """
     source = os.fspath(model_name_or_path)
+    if not os.path.isdir(source) and _looks_local(source):
+        raise ModelLoadError(f"{source}: no such model folder.")
+    exported = is_onnx_dir(source) and not os.path.isfile(os.path.join(source, SAFE_WEIGHTS_NAME))
+    weights_file = ONNX_FILENAME if exported else SAFE_WEIGHTS_NAME
     if os.path.isdir(source):
         if os.path.exists(os.path.join(source, INCOMPLETE_MARKER)):
             raise ModelLoadError(
                 f"{os.path.join(source, INCOMPLETE_MARKER)}: the final save of {source} was interrupted, so its files "
                 "may mix two runs; run the training command again to finish it."
             )
-        for name in REQUIRED_FILES:
+        for name in (weights_file if name == SAFE_WEIGHTS_NAME else name for name in REQUIRED_FILES):
             if not os.path.isfile(os.path.join(source, name)):
                 raise ModelLoadError(
                     f"{os.path.join(source, name)}: missing, so {source} is not a complete saved model (an "
@@ -97,23 +110,31 @@ def load_classifier(model_name_or_path: str | os.PathLike) -> tuple[PreTrainedMo
             f"{_file(source, CONFIG_NAME)}: model_type {model_type!r} is not an hf_rnn model "
             f"(expected one of {', '.join(sorted(MODEL_TYPES))}){shipped_code}."
         )
-    try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            source,
-            config=config,
-            use_safetensors=True,
-            trust_remote_code=False,
-            ignore_mismatched_sizes=True,  # reported below, with the other mismatches, as one error
-            output_loading_info=True,
-        )
-    except Exception as error:
-        raise _load_error(source, SAFE_WEIGHTS_NAME, error) from error
-    problems = {kind: sorted(info[f"{kind}_keys"]) for kind in ("missing", "unexpected", "mismatched")}
-    if any(problems.values()):
-        found = "; ".join(
-            f"{kind}: {', '.join(map(_weight_name, keys[:5]))}" for kind, keys in problems.items() if keys
-        )
-        raise ModelLoadError(f"{_file(source, SAFE_WEIGHTS_NAME)}: does not match {CONFIG_NAME} ({found}).")
+    if exported:
+        try:
+            model = OnnxClassifier(source, config)
+        except MissingExtraError:
+            raise
+        except Exception as error:  # onnxruntime's own exception types
+            raise _load_error(source, ONNX_FILENAME, error) from error
+    else:
+        try:
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                source,
+                config=config,
+                use_safetensors=True,
+                trust_remote_code=False,
+                ignore_mismatched_sizes=True,  # reported below, with the other mismatches, as one error
+                output_loading_info=True,
+            )
+        except Exception as error:
+            raise _load_error(source, SAFE_WEIGHTS_NAME, error) from error
+        problems = {kind: sorted(info[f"{kind}_keys"]) for kind in ("missing", "unexpected", "mismatched")}
+        if any(problems.values()):
+            found = "; ".join(
+                f"{kind}: {', '.join(map(_weight_name, keys[:5]))}" for kind, keys in problems.items() if keys
+            )
+            raise ModelLoadError(f"{_file(source, SAFE_WEIGHTS_NAME)}: does not match {CONFIG_NAME} ({found}).")
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     except Exception as error:
@@ -133,6 +154,14 @@ def load_classifier(model_name_or_path: str | os.PathLike) -> tuple[PreTrainedMo
     return model.eval(), tokenizer
 
 
+def _looks_local(source: str) -> bool:
+    """Whether `source` can only be meant as a local path: not of the `name` or `owner/name` form of a Hub id, or
+    written as a path (`./`, `../`, `~`, absolute), or offline mode is on (a Hub id could not be fetched anyway)."""
+    if os.path.isabs(source) or source.startswith((".", "~")) or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+        return True
+    return source.count("/") > 1 or "\\" in source or os.path.exists(source)
+
+
 def validate_questions(questions: Iterable[str]) -> list[str]:
     """Return `questions` as a list, raising `TypeError` for anything but an iterable of strings."""
     if isinstance(questions, (str, bytes)):
@@ -143,7 +172,28 @@ def validate_questions(questions: Iterable[str]) -> list[str]:
     for index, question in enumerate(checked):
         if not isinstance(question, str):
             raise TypeError(f"question {index} is {type(question).__name__}, expected str.")
-    return checked
+    return [_encodable(question) for question in checked]
+
+
+def _encodable(text: str) -> str:
+    """
+    `text` as a string the tokenizer can encode. A string holding surrogates (bytes that were not UTF-8, decoded
+    with `surrogateescape`, as Python does for command-line arguments) gets those bytes back and decoded like a data
+    file: as UTF-8 if they are, else as Latin-1; a lone surrogate that is no such byte becomes U+FFFD.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        return "".join("\ufffd" if 0xD800 <= ord(character) <= 0xDFFF else character for character in text)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 _ENCODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -209,7 +259,7 @@ def predict_proba(
     scores = torch.sigmoid if multi_label else lambda logits: torch.softmax(logits, dim=-1)
     order = sorted(range(len(questions)), key=lambda index: len(encoded[index]))
     probabilities = np.zeros((len(questions), model.config.num_labels), dtype=np.float32)
-    device = next(model.parameters()).device
+    device = model.device  # an `OnnxClassifier` (exported model) is on the CPU and takes the same call
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
@@ -227,14 +277,26 @@ def predict(
     questions: Iterable[str],
     batch_size: int = 64,
     max_length: int | None = None,
-) -> list[dict[str, object]]:
+    top_k: int | None = None,
+) -> list[dict[str, object]] | list[list[dict[str, object]]]:
     """
     The most probable label of each question, with its probability: `[{"label": ..., "score": ...}, ...]`. For a
     multi-label model, each question gets the list of every label whose probability reaches the config's
-    `multi_label_threshold`, most probable first. `max_length` and the truncation warning are those of
-    [`predict_proba`].
+    `multi_label_threshold`, most probable first. With `top_k`, each question gets the list of its `top_k` most
+    probable labels (all of them if there are fewer), most probable first, as `pipeline(..., top_k=K)` gives.
+    `max_length` and the truncation warning are those of [`predict_proba`].
     """
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}.")
     probabilities = predict_proba(model, tokenizer, questions, batch_size=batch_size, max_length=max_length)
+    if top_k is not None:
+        return [
+            [
+                {"label": model.config.id2label[int(index)], "score": float(row[index])}
+                for index in np.argsort(-row, kind="stable")[:top_k]
+            ]
+            for row in probabilities
+        ]
     if getattr(model.config, "problem_type", None) == "multi_label_classification":
         threshold = model.config.multi_label_threshold
         return [

@@ -40,6 +40,12 @@ def per_class_scores(matrix: np.ndarray) -> dict[str, np.ndarray]:
     return _scores(np.diag(matrix), matrix.sum(axis=0), matrix.sum(axis=1))
 
 
+def per_label_scores(references: np.ndarray, predictions: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall, F1 and support of each label from multi-hot (0/1) rows (0 where undefined)."""
+    references, predictions = np.asarray(references, np.int64), np.asarray(predictions, np.int64)
+    return _scores((references & predictions).sum(axis=0), predictions.sum(axis=0), references.sum(axis=0))
+
+
 def _averages(true_positive: np.ndarray, predicted: np.ndarray, support: np.ndarray) -> dict[str, float]:
     """Macro (over the labels present in references or predictions, as scikit-learn's `labels=None`), micro and
     support-weighted averages."""

@@ -47,7 +47,8 @@ def _reverse_real_tokens(lengths: torch.Tensor, length: int) -> torch.Tensor:
 
 def _permute_tokens(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """Reorder dimension 1 of a `(batch, length, ...)` tensor by the per-row permutation `order`."""
-    index = order.view(*order.shape, *([1] * (tensor.dim() - 2))).expand_as(tensor)
+    # Sizes from `order`, not `tensor`: a traced recurrent layer's output may carry the example's length as a constant.
+    index = order.view(*order.shape, *([1] * (tensor.dim() - 2))).expand(*order.shape, *tensor.shape[2:])
     return tensor.gather(1, index)
 
 

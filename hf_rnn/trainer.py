@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import logging
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
 from typing import Any
 
-import accelerate.optimizer
 import torch
 from transformers import Trainer
 from transformers.trainer_callback import TrainerState
@@ -188,22 +184,3 @@ def _write_json(path: str, content: dict[str, Any]) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(content, handle, indent=4, sort_keys=True)
         handle.write("\n")
-
-
-@contextlib.contextmanager
-def cached_optimizer_lookups() -> Iterator[None]:
-    """
-    Within the block, remember the answer of accelerate's `is_lomo_available`, which `AcceleratedOptimizer.step` asks
-    twice per optimizer step and which searches `sys.path` every time (about 0.2 ms here: 4-7 % of a small recurrent
-    model's step on CPU, docs/performance.md). Whether a package is installed does not change during training. The
-    original function is put back on exit; with an accelerate that no longer has it, nothing is changed.
-    """
-    original = getattr(accelerate.optimizer, "is_lomo_available", None)
-    if original is None:
-        yield
-        return
-    accelerate.optimizer.is_lomo_available = functools.cache(original)
-    try:
-        yield
-    finally:
-        accelerate.optimizer.is_lomo_available = original

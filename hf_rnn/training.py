@@ -30,7 +30,7 @@ from .pretrained_embeddings import copy_input_embeddings, load_input_embeddings
 from .run_state import check_output_dir, check_same_run, run_fingerprint, write_run_fingerprint
 from .threads import configure_threads
 from .tokenization import train_tokenizer
-from .trainer import RecurrentTrainer, cached_optimizer_lookups, last_complete_checkpoint, save_final_model
+from .trainer import RecurrentTrainer, last_complete_checkpoint, save_final_model
 from .training_args import ArgumentError, DataArguments, ModelArguments, RecurrentTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -279,8 +279,7 @@ def train(
     trainer = build_trainer(run, training_args, run.model_init(model_args, data_args))
     if trainer.is_world_process_zero():
         write_run_fingerprint(training_args.output_dir, fingerprint)
-    with cached_optimizer_lookups():
-        train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
     if training_args.tune_threshold:
         _tune_threshold(trainer, run, training_args.metric_for_best_model)
 

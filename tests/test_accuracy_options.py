@@ -8,18 +8,19 @@ from transformers import AutoModel, AutoTokenizer, TrainingArguments, pipeline
 
 import hf_rnn  # noqa: F401
 from hf_rnn import GRUConfig, GRUForSequenceClassification
-from hf_rnn.data import load_trec
-from hf_rnn.distillation import augment_questions, distillation_loss, teacher_logits, train_teacher
-from hf_rnn.search import SearchArguments, search
-from hf_rnn.training import DataArguments, ModelArguments, RNNTrainingArguments, train
+from hf_rnn.data import load_splits
+from hf_rnn.distillation import augment_texts, distillation_loss, teacher_logits, train_teacher
+from hf_rnn.search import search
+from hf_rnn.training import train
+from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments, SearchArguments
 
 SMALL_SPLITS = dict(validation_fraction=0.2, test_fraction=0.2)
 
 
-def small_training_args(output_dir, **overrides) -> RNNTrainingArguments:
+def small_training_args(output_dir, **overrides) -> RecurrentTrainingArguments:
     settings = dict(output_dir=str(output_dir), num_train_epochs=2, disable_tqdm=True, save_total_limit=1)
     settings.update(overrides)
-    return RNNTrainingArguments(**settings)
+    return RecurrentTrainingArguments(**settings)
 
 
 def test_embeddings_from_a_real_hub_model(minilm_dir, tiny_label_file, tmp_path):
@@ -57,7 +58,7 @@ def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
         output_dir=str(teacher_dir), num_train_epochs=1, per_device_train_batch_size=16, report_to="none",
         save_strategy="no", disable_tqdm=True, use_cpu=True,
     )  # fmt: skip
-    data = load_trec(train_file=str(tiny_label_file), **SMALL_SPLITS)
+    data = load_splits(train_file=str(tiny_label_file), **SMALL_SPLITS)
     teacher_metrics = train_teacher(minilm_dir, teacher_args, data)
     assert "eval_accuracy" in teacher_metrics and "test_accuracy" in teacher_metrics
     names = ["ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"]
@@ -112,9 +113,9 @@ def test_search_scores_trials_on_validation_only(tiny_label_file, tmp_path):
 
 def test_augmented_questions_mask_words_and_sample_spans():
     questions = ["What is the capital city of France and Spain ?"] * 200
-    copies = augment_questions(questions, copies=2, seed=0, mask_probability=0.2, ngram_probability=0.5)
+    copies = augment_texts(questions, copies=2, seed=0, mask_probability=0.2, ngram_probability=0.5)
     assert len(copies) == 400
-    assert copies == augment_questions(questions, copies=2, seed=0, mask_probability=0.2, ngram_probability=0.5)
+    assert copies == augment_texts(questions, copies=2, seed=0, mask_probability=0.2, ngram_probability=0.5)
     words = questions[0].split()
     masked = sum(copy.split().count("[UNK]") for copy in copies) / sum(len(copy.split()) for copy in copies)
     assert 0.1 < masked < 0.3

@@ -8,8 +8,9 @@ import pytest
 from transformers import pipeline
 
 import hf_rnn  # noqa: F401  (registers the Auto classes for the pipeline)
-from hf_rnn.data import load_trec
-from hf_rnn.training import DataArguments, ModelArguments, RNNTrainingArguments, train
+from hf_rnn.data import load_splits
+from hf_rnn.training import train
+from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
 from .conftest import subprocess_env
 
@@ -28,8 +29,8 @@ def hf_rnn_command(*args: str, timeout: int = 600) -> subprocess.CompletedProces
 
 @pytest.fixture(scope="module")
 def majority_share(trec_train_file):
-    data = load_trec(train_file=trec_train_file)
-    labels = data["validation"]["coarse_label"]
+    data = load_splits(train_file=trec_train_file)
+    labels = data["validation"]["label"]
     return max(labels.count(label) for label in set(labels)) / len(labels)
 
 
@@ -74,7 +75,7 @@ def test_same_seed_gives_the_same_metrics(trec_train_file, tmp_path):
         return train(
             ModelArguments(model_type="gru", hidden_size=32, embedding_dim=32),
             DataArguments(train_file=str(trec_train_file)),
-            RNNTrainingArguments(output_dir=str(tmp_path / name), num_train_epochs=1, seed=11, disable_tqdm=True),
+            RecurrentTrainingArguments(output_dir=str(tmp_path / name), num_train_epochs=1, seed=11, disable_tqdm=True),
         )
 
     first, second = run("first"), run("second")

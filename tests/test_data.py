@@ -1,8 +1,9 @@
-"""TREC loading: label files, splits without leakage, label order, clear errors."""
+"""The Li & Roth reader and the TREC splits: label files, splits without leakage, label order, clear errors."""
 
 import pytest
 
-from hf_rnn.data import COARSE_LABELS, FINE_LABELS, TrecFormatError, load_trec, read_label_file, stratified_split
+from hf_rnn.data import DataError, load_splits, stratified_split
+from hf_rnn.data.trec import COARSE_LABELS, FINE_LABELS, TrecFormatError, load_label_file, read_label_file
 
 
 def test_reads_the_real_file_as_published(trec_train_file):
@@ -14,28 +15,31 @@ def test_reads_the_real_file_as_published(trec_train_file):
 
 
 def test_eighty_ten_ten_split_is_stratified_seeded_and_leak_free(trec_train_file):
-    data = load_trec(train_file=trec_train_file, seed=7)
+    data = load_splits(train_file=trec_train_file, split_seed=7)
     sizes = {split: len(data[split]) for split in data}
     assert sum(sizes.values()) == 5452
     assert abs(sizes["train"] / 5452 - 0.8) < 0.01 and abs(sizes["test"] / 5452 - 0.1) < 0.01
-    assert data["train"].features["coarse_label"].names == COARSE_LABELS
-    assert data["train"].features["fine_label"].names == FINE_LABELS
+    assert data["train"].column_names == ["text", "label"]
+    assert data["train"].features["label"].names == COARSE_LABELS
+    fine = load_splits(train_file=trec_train_file, split_seed=7, label_column_name="fine_label")
+    assert fine["train"].features["label"].names == FINE_LABELS
+    assert fine["test"]["text"] == data["test"]["text"]  # split by fine label whichever label is learnt
     texts = {split: {text.lower() for text in data[split]["text"]} for split in data}
     assert not texts["train"] & texts["validation"] and not texts["train"] & texts["test"]
     assert not texts["validation"] & texts["test"]
     for split in ("validation", "test"):
         for label in range(len(COARSE_LABELS)):
-            share = data[split]["coarse_label"].count(label) / sizes[split]
-            overall = data["train"]["coarse_label"].count(label) / sizes["train"]
+            share = data[split]["label"].count(label) / sizes[split]
+            overall = data["train"]["label"].count(label) / sizes["train"]
             assert abs(share - overall) < 0.02
-    again = load_trec(train_file=trec_train_file, seed=7)
+    again = load_splits(train_file=trec_train_file, split_seed=7)
     assert again["test"]["text"] == data["test"]["text"]
-    other = load_trec(train_file=trec_train_file, seed=8)
+    other = load_splits(train_file=trec_train_file, split_seed=8)
     assert other["test"]["text"] != data["test"]["text"]
 
 
 def test_with_a_test_file_the_training_file_is_split_ninety_ten(tiny_label_file, trec_train_file):
-    data = load_trec(train_file=trec_train_file, test_file=tiny_label_file)
+    data = load_splits(train_file=trec_train_file, test_file=tiny_label_file)
     assert len(data["test"]) == 60
     assert abs(len(data["validation"]) / 5452 - 0.1) < 0.01
     assert len(data["train"]) + len(data["validation"]) == 5452
@@ -75,6 +79,27 @@ def test_utf8_files_keep_their_characters(tmp_path):
     assert read_label_file(path)[0].text == "Where is Zürich ?"
 
 
-def test_without_a_file_the_hub_is_tried_and_fails_with_one_clear_message():
-    with pytest.raises(ConnectionError, match="--train_file"):
-        load_trec()
+def test_without_data_one_clear_message():
+    with pytest.raises(DataError, match="--train_file FILE or --dataset_name NAME"):
+        load_splits()
+
+
+def test_a_hub_id_offline_fails_with_one_clear_message():
+    with pytest.raises(DataError, match="'CogComp/trec' .*needs the network"):
+        load_splits(dataset_name="CogComp/trec")
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"])
+def test_windows_and_old_mac_line_endings_are_lines(tmp_path, trec_train_file, ending):
+    lines = trec_train_file.read_bytes().split(b"\n")[:50]
+    path = tmp_path / "endings.label"
+    path.write_bytes(ending.encode().join(lines) + ending.encode())
+    assert [row.text for row in read_label_file(path)] == [row.text for row in read_label_file(trec_train_file)[:50]]
+
+
+def test_the_split_of_the_reference_file_is_unchanged(trec_train_file):
+    """The redesign kept the 80/10/10 split of seed 42: pinned by the first test questions and the split sizes."""
+    data = load_splits(train_file=trec_train_file)
+    assert [len(data[split]) for split in ("train", "validation", "test")] == [4366, 539, 547]
+    assert data["test"]["text"][:3] == ["What is the oldest profession ?", "When was Ozzy Osbourne born ?", "Who killed Gandhi ?"]
+    assert load_label_file(trec_train_file)["text"] == [row.text for row in read_label_file(trec_train_file)]

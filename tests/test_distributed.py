@@ -29,16 +29,17 @@ def worker(output_dir: str) -> None:
     """One rank: record the training batches the Trainer gives this rank in epochs 0 and 1, then train."""
     from transformers import HfArgumentParser
 
-    from hf_rnn.training import DataArguments, ModelArguments, RNNTrainingArguments, build_trainer, prepare_run, train
+    from hf_rnn.training import build_trainer, prepare_run, train
+    from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
     def parse():
-        return HfArgumentParser((ModelArguments, DataArguments, RNNTrainingArguments)).parse_args_into_dataclasses(
+        return HfArgumentParser((ModelArguments, DataArguments, RecurrentTrainingArguments)).parse_args_into_dataclasses(
             args=[*TRAIN_ARGS, "--output_dir", output_dir]
         )
 
     model_args, data_args, training_args = parse()
     run = prepare_run(model_args, data_args, training_args)
-    loader = build_trainer(run, training_args, run.model_init(model_args)).get_train_dataloader()
+    loader = build_trainer(run, training_args, run.model_init(model_args, data_args)).get_train_dataloader()
     batches = []
     for epoch in (0, 1):
         loader.set_epoch(epoch)  # as Trainer._run_epoch does
@@ -63,7 +64,7 @@ def test_two_process_training(tmp_path):
     import pytest
     import torch
 
-    from hf_rnn.data import load_trec
+    from hf_rnn.data import load_splits
     from hf_rnn.inference import evaluate_file, load_classifier, predict_proba
 
     from .conftest import REPO_ROOT, subprocess_env
@@ -106,9 +107,9 @@ def test_two_process_training(tmp_path):
     assert single["n"] == metrics["test_samples"] == 25
     assert single["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-12)
     assert single["macro_f1"] == pytest.approx(metrics["test_macro_f1"], abs=1e-12)
-    validation = load_trec(train_file=TRAIN_FILE, test_file=TEST_FILE, validation_fraction=0.2)["validation"]
+    validation = load_splits(train_file=TRAIN_FILE, test_file=TEST_FILE, validation_fraction=0.2)["validation"]
     probabilities = predict_proba(model, tokenizer, validation["text"])
-    labels = np.asarray(validation["coarse_label"])
+    labels = np.asarray(validation["label"])
     assert len(labels) == metrics["eval_samples"]
     assert float((probabilities.argmax(axis=-1) == labels).mean()) == pytest.approx(
         metrics["eval_accuracy"], abs=1e-12

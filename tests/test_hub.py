@@ -177,7 +177,8 @@ import json, sys
 from hf_rnn.cli import main
 from hf_rnn.hub import PushError, push_model
 from hf_rnn.inference import load_classifier
-from hf_rnn.training import DataArguments, ModelArguments, RNNTrainingArguments, train
+from hf_rnn.training import train
+from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
 model_dir, trainer_dir, questions_file = sys.argv[1:]
 main(["push", "--model_name_or_path", model_dir, "--repo_id", "user/tiny-lstm", "--commit_message", "First push"])
@@ -191,7 +192,7 @@ except PushError as error:
 train(
     ModelArguments(model_type="rnn", embedding_dim=8, hidden_size=8),
     DataArguments(train_file=questions_file),
-    RNNTrainingArguments(output_dir=trainer_dir, num_train_epochs=1, report_to="none", disable_tqdm=True,
+    RecurrentTrainingArguments(output_dir=trainer_dir, num_train_epochs=1, report_to="none", disable_tqdm=True,
                          push_to_hub=True, hub_model_id="tiny-trained"),
 )
 print(json.dumps({"refused": refused}))
@@ -223,15 +224,33 @@ def test_pushed_repo_holds_exactly_the_repo_files(pushed):
 def test_pushed_files_are_the_local_files_and_the_card_names_the_repo(pushed, model_dir):
     server, _, _ = pushed
     files = server.files("user/tiny-lstm")
-    for name in REPO_FILES:
-        if name != "README.md":
-            assert files[name] == (model_dir / name).read_bytes(), name
+    for name in MODEL_FILES + TOKENIZER_FILES:  # the card files are rendered for the repo id (next test)
+        assert files[name] == (model_dir / name).read_bytes(), name
     card = files["README.md"].decode()
     assert 'from_pretrained("user/tiny-lstm", trust_remote_code=True)' in card
     header = yaml.safe_load(card.split("---\n")[1])
     assert header["model-index"][0]["name"] == "user/tiny-lstm"
     local_header = yaml.safe_load((model_dir / "README.md").read_text().split("---\n")[1])
     assert header["model-index"][0]["results"] == local_header["model-index"][0]["results"]
+
+
+def test_pushed_results_and_plots_name_the_repo_not_the_local_folder(pushed, model_dir, tmp_path):
+    """results.json and both PNG titles of the repo name `user/tiny-lstm`; the local files keep the folder's name."""
+    from hf_rnn.model_card import RecurrentModelCardData, write_model_card
+
+    server, _, _ = pushed
+    files = server.files("user/tiny-lstm")
+    pushed_results = json.loads(files["results.json"])
+    assert pushed_results["model_id"] == "user/tiny-lstm"
+    assert json.loads((model_dir / "results.json").read_text())["model_id"] == "tiny-lstm"  # local: unchanged
+    card_data = RecurrentModelCardData.load(model_dir)
+    card_data.model_id = "user/tiny-lstm"
+    assert pushed_results == card_data.to_dict()  # the same results, only the id differs
+    write_model_card(card_data, tmp_path)  # the plots as titled for the repo id
+    for name in ("training_curve.png", "confusion_matrix.png"):
+        assert files[name] == (tmp_path / name).read_bytes(), name
+        assert files[name] != (model_dir / name).read_bytes(), name  # not the local folder's titles
+    assert files["README.md"] == (tmp_path / "README.md").read_bytes()
 
 
 def test_trainer_push_to_hub_publishes_the_card_and_nothing_else(pushed):
@@ -283,13 +302,14 @@ import sys
 from transformers import pipeline
 from hf_rnn.inference import load_classifier, predict
 from hf_rnn.model_card import regenerate_model_card
-from hf_rnn.training import DataArguments, ModelArguments, RNNTrainingArguments, train
+from hf_rnn.training import train
+from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
 output_dir, questions_file = sys.argv[1:]
 train(
     ModelArguments(model_type="gru", embedding_dim=8, hidden_size=8),
     DataArguments(train_file=questions_file),
-    RNNTrainingArguments(output_dir=output_dir, num_train_epochs=1, report_to="none", disable_tqdm=True),
+    RecurrentTrainingArguments(output_dir=output_dir, num_train_epochs=1, report_to="none", disable_tqdm=True),
 )
 model, tokenizer = load_classifier(output_dir)
 predict(model, tokenizer, ["Who is he ?"])

@@ -2,8 +2,9 @@
 
 import pytest
 
-from hf_rnn.data import TrecFormatError, read_label_file
-from hf_rnn.training import DataArguments, ModelArguments, RNNTrainingArguments, train
+from hf_rnn.data.trec import TrecFormatError, read_label_file
+from hf_rnn.training import train
+from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
 GOOD = b"NUM:date When was the telephone invented ?\n"
 
@@ -70,5 +71,5 @@ def test_training_on_a_bad_file_fails_before_writing_anything(tmp_path, bad_spli
     files = {"train_file": str(good), "test_file": str(good), bad_split: str(bad)}
     output_dir = tmp_path / "model"
     with pytest.raises(TrecFormatError, match=f"{bad}:6: unknown fine label"):
-        train(ModelArguments(), DataArguments(**files), RNNTrainingArguments(output_dir=str(output_dir)))
+        train(ModelArguments(), DataArguments(**files), RecurrentTrainingArguments(output_dir=str(output_dir)))
     assert not output_dir.exists()

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from transformers import pipeline
 
 from hf_rnn import ARCHITECTURES
-from hf_rnn.data import COARSE_LABELS, read_label_file
+from hf_rnn.data.trec import COARSE_LABELS, read_label_file
 from hf_rnn.inference import load_classifier, predict, predict_proba
 from hf_rnn.tokenization import train_tokenizer
 

@@ -16,10 +16,11 @@ from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast, pipeline
 
-from hf_rnn.data import read_label_file
+from hf_rnn.data.trec import read_label_file
 from hf_rnn.inference import ModelLoadError, load_classifier, predict
 from hf_rnn.tokenization import train_tokenizer
-from hf_rnn.training import DataArguments, ModelArguments, RNNTrainingArguments, train
+from hf_rnn.training import train
+from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
 from .conftest import TESTS_DATA, subprocess_env
 from .test_reliability_inference import MAX_LENGTH, save_tiny_classifier
@@ -173,6 +174,6 @@ def test_pickled_weights_are_never_loaded(model_copy, tmp_path):
         train(
             ModelArguments(model_name_or_path=str(model_copy)),
             DataArguments(train_file=str(FIXTURE)),
-            RNNTrainingArguments(output_dir=str(tmp_path / "fine-tuned")),
+            RecurrentTrainingArguments(output_dir=str(tmp_path / "fine-tuned")),
         )
     assert not marker.exists() and not (tmp_path / "fine-tuned").exists()

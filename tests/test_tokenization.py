@@ -3,7 +3,7 @@
 import pytest
 from transformers import AutoTokenizer
 
-from hf_rnn.data import load_trec
+from hf_rnn.data import load_splits
 from hf_rnn.tokenization import PAD_TOKEN, UNK_TOKEN, train_tokenizer
 
 
@@ -26,7 +26,7 @@ def test_word_tokenizer_maps_unseen_words_to_unk_and_splits_punctuation():
 
 
 def test_tokenizer_never_sees_validation_or_test_text(trec_train_file):
-    data = load_trec(train_file=trec_train_file)
+    data = load_splits(train_file=trec_train_file)
     tokenizer = train_tokenizer(data["train"]["text"], vocab_size=100_000)
     train_words = {word for text in data["train"]["text"] for word, _ in _words(tokenizer, text)}
     held_out_words = {
