@@ -162,14 +162,28 @@ def card_command(argv: Sequence[str]) -> None:
 def teacher_command(argv: Sequence[str]) -> None:
     from transformers import TrainingArguments
 
-    from .distillation import train_teacher
+    from .data import label_names
+    from .distillation import train_teacher, write_soft_labels
 
     teacher_args, data_args, training_args = parse(
         (arguments.TeacherArguments, arguments.DataArguments, TrainingArguments), argv, "hf-rnn teacher"
     )
+    data = data_args.load_splits()
+    result, teacher = {}, teacher_args.model_name_or_path
     with contextlib.redirect_stdout(sys.stderr):
-        metrics = train_teacher(teacher_args.model_name_or_path, training_args, data_args.load_splits())
-    _print_json(_scores(metrics))
+        if teacher_args.do_train:
+            result = _scores(train_teacher(teacher, training_args, data))
+            teacher = training_args.output_dir
+        if teacher_args.soft_labels_file is not None:
+            result["soft_label_rows"] = write_soft_labels(
+                teacher,
+                list(data["train"]["text"]),
+                label_names(data),
+                teacher_args.soft_labels_file,
+                copies=teacher_args.soft_label_copies,
+                seed=teacher_args.soft_label_seed,
+            )
+    _print_json(result)
 
 
 def search_command(argv: Sequence[str]) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -86,30 +89,117 @@ def teacher_logits(teacher_dir: str | os.PathLike, texts: list[str], label_names
     return np.log(np.clip(probabilities[:, [names.index(name) for name in label_names]], 1e-12, None))
 
 
+def text_key(text: str) -> str:
+    """The key of a text in a soft-label file: a short hash, so that the file holds no text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def write_soft_labels(
+    teacher_dir: str | os.PathLike,
+    texts: list[str],
+    label_names: list[str],
+    path: str | os.PathLike,
+    copies: int = 0,
+    seed: int = 0,
+) -> int:
+    """
+    Write the teacher's log-probabilities for `texts` (the training texts) and `copies` perturbed copies of each
+    (`augment_texts` with `seed`) to a parquet file, keyed by `text_key`: no text is stored. The file's metadata keep
+    the label names, `copies` and `seed`, so a student run (`--teacher_soft_labels`) rebuilds the same copies.
+
+    Returns:
+        `int`: The number of rows written.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    augmented = augment_texts(texts, copies, seed=seed)
+    everything = list(dict.fromkeys(texts + augmented))  # a repeated text is one row
+    logits = teacher_logits(teacher_dir, everything, label_names).astype(np.float32)
+    table = pa.table(
+        {"key": [text_key(text) for text in everything], "teacher_logits": list(logits)},
+        metadata={
+            "hf_rnn_soft_labels": json.dumps(
+                {"label_names": label_names, "copies": copies, "seed": seed, "teacher": os.path.basename(
+                    os.path.normpath(os.fspath(teacher_dir)))}
+            )
+        },
+    )
+    pq.write_table(table, path, compression="zstd")
+    return len(everything)
+
+
+@dataclass
+class SoftLabels:
+    """A soft-label file read back: the teacher's log-probabilities by text key, and how its copies were made."""
+
+    logits: dict[str, np.ndarray]
+    label_names: list[str]
+    copies: int
+    seed: int
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> SoftLabels:
+        """Read a file written by `write_soft_labels` (`ValueError` naming the file if it is not one)."""
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+            info = json.loads(table.schema.metadata[b"hf_rnn_soft_labels"])
+        except (OSError, KeyError, ValueError, TypeError) as error:
+            raise ValueError(f"{path}: not a soft-label file written by `hf-rnn teacher` ({error}).") from None
+        rows = table.to_pydict()
+        logits = {key: np.asarray(row, dtype=np.float32) for key, row in zip(rows["key"], rows["teacher_logits"])}
+        return cls(logits, info["label_names"], int(info["copies"]), int(info["seed"]))
+
+    def lookup(self, texts: list[str], label_names: list[str], source: str) -> np.ndarray:
+        """The log-probabilities of `texts`, columns in the order of `label_names`; every text must be covered."""
+        if sorted(self.label_names) != sorted(label_names):
+            raise ValueError(f"{source}: soft labels for {self.label_names}, but the student learns {label_names}.")
+        missing = [text for text in texts if text_key(text) not in self.logits]
+        if missing:
+            raise ValueError(
+                f"{source}: no soft labels for {len(missing)} of {len(texts)} training texts (e.g. {missing[0][:60]!r}); "
+                "the file was written for other training data (another file, split or split seed)."
+            )
+        order = [self.label_names.index(name) for name in label_names]
+        return np.stack([self.logits[text_key(text)][order] for text in texts])
+
+
 def distillation_set(
     encoded_train: Dataset,
     texts: list[str],
     tokenizer: PreTrainedTokenizerBase,
     label_names: list[str],
-    teacher: str | os.PathLike,
-    copies: int,
-    seed: int,
     max_length: int,
+    teacher: str | os.PathLike | None = None,
+    soft_labels: str | os.PathLike | None = None,
+    copies: int = 0,
+    seed: int = 0,
 ) -> Dataset:
     """
-    The encoded train split with the teacher's log-probabilities as `teacher_logits`, plus `copies` perturbed copies
-    of each text (`augment_texts`) labelled by the teacher alone (their `labels` are the teacher's choice).
+    The encoded train split with the teacher's log-probabilities as `teacher_logits`, plus perturbed copies of each
+    text (`augment_texts`) labelled by the teacher alone (their `labels` are the teacher's choice).
+
+    The log-probabilities come from the `teacher` model (with `copies` copies per text drawn with `seed`), or from
+    a `soft_labels` file written by `write_soft_labels` (with the copies and seed it was written with).
     """
+    if soft_labels is not None:
+        stored = SoftLabels.read(soft_labels)
+        copies, seed = stored.copies, stored.seed
     augmented = augment_texts(texts, copies, seed=seed)
-    soft_labels = teacher_logits(teacher, texts + augmented, label_names)
-    train = encoded_train.add_column("teacher_logits", soft_labels[: len(texts)].tolist())
+    if soft_labels is not None:
+        all_logits = stored.lookup(texts + augmented, label_names, os.fspath(soft_labels))
+    else:
+        all_logits = teacher_logits(teacher, texts + augmented, label_names)
+    train = encoded_train.add_column("teacher_logits", all_logits[: len(texts)].tolist())
     if not augmented:
         return train
     extra = Dataset.from_dict(
         {
             **tokenizer(augmented, truncation=True, max_length=max_length),
-            "labels": soft_labels[len(texts) :].argmax(axis=-1).tolist(),
-            "teacher_logits": soft_labels[len(texts) :].tolist(),
+            "labels": all_logits[len(texts) :].argmax(axis=-1).tolist(),
+            "teacher_logits": all_logits[len(texts) :].tolist(),
         }
     )
     return concatenate_datasets([train, extra.cast(train.features)])

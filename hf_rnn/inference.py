@@ -139,6 +139,11 @@ def load_classifier(
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     except Exception as error:
         raise _load_error(source, TOKENIZER_FILE, error) from error
+    if len(tokenizer) <= len(tokenizer.all_special_ids):
+        raise ModelLoadError(
+            f"{_file(source, TOKENIZER_FILE)}: the vocabulary holds only special tokens "
+            f"({', '.join(tokenizer.all_special_tokens)}), so every text would read as unknown words."
+        )
     if len(tokenizer) > config.vocab_size:
         raise ModelLoadError(
             f"{_file(source, TOKENIZER_FILE)}: the tokenizer has {len(tokenizer)} tokens but {CONFIG_NAME} has "

@@ -59,6 +59,7 @@ def run_fingerprint(
         "model": asdict(model_args),
         "data_options": data_options,
         "teacher": training_args.teacher,
+        "teacher_soft_labels": training_args.teacher_soft_labels,
         "distillation_augment_copies": training_args.distillation_augment_copies,
     }
 

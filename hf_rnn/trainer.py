@@ -132,6 +132,13 @@ def last_complete_checkpoint(output_dir: str) -> str | None:
     return None
 
 
+def remove_checkpoints(output_dir: str) -> None:
+    """Delete the `checkpoint-N` folders of `output_dir` (a run that starts over)."""
+    for name in os.listdir(output_dir):
+        if re.fullmatch(r"checkpoint-\d+", name):
+            shutil.rmtree(os.path.join(output_dir, name), ignore_errors=True)
+
+
 def _tensor_bytes_end(path: str) -> int:
     """The size a safetensors file must have: its 8-byte header length, the header, and the last tensor's end."""
     with open(path, "rb") as handle:

@@ -30,7 +30,7 @@ from .pretrained_embeddings import copy_input_embeddings, load_input_embeddings
 from .run_state import check_output_dir, check_same_run, run_fingerprint, write_run_fingerprint
 from .threads import configure_threads
 from .tokenization import train_tokenizer
-from .trainer import RecurrentTrainer, last_complete_checkpoint, save_final_model
+from .trainer import RecurrentTrainer, last_complete_checkpoint, remove_checkpoints, save_final_model
 from .training_args import ArgumentError, DataArguments, ModelArguments, RecurrentTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -170,8 +170,9 @@ def prepare_run(
     set_seed(training_args.seed)
     data = data_args.load_splits()
     multi_label = is_multi_label(data)
-    if multi_label and (training_args.teacher is not None or training_args.balanced_sampling):
-        option = "--teacher" if training_args.teacher is not None else "--balanced_sampling"
+    distilled = training_args.teacher is not None or training_args.teacher_soft_labels is not None
+    if multi_label and (distilled or training_args.balanced_sampling):
+        option = "--teacher" if distilled else "--balanced_sampling"
         raise ArgumentError(f"{option} supports single-label data only; this data is multi-label.")
     if training_args.tune_threshold and not multi_label:
         raise ArgumentError("--tune_threshold applies to multi-label data only.")
@@ -193,16 +194,17 @@ def prepare_run(
         )
     encoded = tokenize_splits(data, tokenizer, model_args.max_length)
     train_dataset = encoded["train"]
-    if training_args.teacher is not None:
+    if training_args.teacher is not None or training_args.teacher_soft_labels is not None:
         train_dataset = distillation_set(
             train_dataset,
             list(data["train"]["text"]),
             tokenizer,
             label_names(data),
+            max_length=model_args.max_length,
             teacher=training_args.teacher,
+            soft_labels=training_args.teacher_soft_labels,
             copies=training_args.distillation_augment_copies,
             seed=training_args.seed,
-            max_length=model_args.max_length,
         )
         training_args.remove_unused_columns = False  # keep teacher_logits; the splits hold model inputs only
     return PreparedRun(data, encoded, train_dataset, tokenizer, class_weights, pretrained_embeddings)
@@ -271,7 +273,10 @@ def train(
     select_metric(data_args, training_args, run.multi_label)
     fingerprint = run_fingerprint(model_args, data_args, training_args, run.data)
     checkpoint = training_args.resume_from_checkpoint
-    if checkpoint is None and not training_args.overwrite_output_dir:
+    if training_args.overwrite_output_dir and checkpoint is None:
+        if training_args.process_index == 0:
+            remove_checkpoints(training_args.output_dir)  # starting over: an old checkpoint is never resumed later
+    elif checkpoint is None:
         checkpoint = last_complete_checkpoint(training_args.output_dir)
         if checkpoint is not None:
             check_same_run(training_args.output_dir, fingerprint)

@@ -86,7 +86,7 @@ class ModelArguments:
     tokenizer_type: str = field(
         default="word", metadata={"help": "Tokenizer trained on the train split.", "choices": list(TOKENIZER_TYPES)}
     )
-    vocab_size: int = field(default=8000, metadata={"help": "Largest tokenizer vocabulary."})
+    vocab_size: int = field(default=30000, metadata={"help": "Largest tokenizer vocabulary (words by frequency)."})
     min_frequency: int = field(default=1, metadata={"help": "Least count for a word to enter the vocabulary."})
     lowercase: bool = field(default=True, metadata={"help": "Lowercase text before tokenising."})
     max_length: int = field(default=256, metadata={"help": "Texts are truncated to this many tokens."})
@@ -243,6 +243,10 @@ class RecurrentTrainingArguments(TrainingArguments):
         default=None,
         metadata={"help": "Distil from this fine-tuned transformers classifier (see `hf-rnn teacher`): soft labels."},
     )
+    teacher_soft_labels: str | None = field(
+        default=None,
+        metadata={"help": "Distil from a soft-label file written by `hf-rnn teacher --soft_labels_file` instead."},
+    )
     distillation_alpha: float = field(
         default=0.5, metadata={"help": "Weight of the teacher's soft labels (1 - alpha: the gold labels)."}
     )
@@ -264,6 +268,10 @@ class RecurrentTrainingArguments(TrainingArguments):
                  self.distillation_temperature)  # fmt: skip
         _require(self.distillation_augment_copies >= 0, "distillation_augment_copies", "0 or more",
                  self.distillation_augment_copies)  # fmt: skip
+        if self.teacher is not None and self.teacher_soft_labels is not None:
+            raise ArgumentError("give one of --teacher and --teacher_soft_labels, not both.")
+        if self.teacher_soft_labels is not None and not os.path.isfile(self.teacher_soft_labels):
+            raise ArgumentError(f"--teacher_soft_labels {self.teacher_soft_labels}: no such file.")
         if self.class_weights not in (None, "balanced") and not os.path.isfile(self.class_weights):
             raise ArgumentError(f"--class_weights must be `balanced` or a JSON file; {self.class_weights}: no such file.")
         #: Whether the best checkpoint is picked by a metric the user named (else by `--metric_name`, set in `train`).
@@ -350,7 +358,21 @@ class CardArguments:
 class TeacherArguments:
     """Options of `hf-rnn teacher` (with `DataArguments` and transformers' `TrainingArguments`)."""
 
-    model_name_or_path: str = field(metadata={"help": "Transformers encoder to fine-tune (e.g. a MiniLM directory)."})
+    model_name_or_path: str = field(
+        metadata={"help": "Transformers encoder to fine-tune (e.g. a MiniLM directory), or a fine-tuned teacher."}
+    )
+    do_train: bool = field(default=True, metadata={"help": "Fine-tune (false: only write soft labels of a teacher)."})
+    soft_labels_file: str | None = field(
+        default=None,
+        metadata={"help": "Also write the teacher's soft labels of the training texts (and copies) to this parquet."},
+    )
+    soft_label_copies: int = field(default=4, metadata={"help": "Perturbed copies of each training text labelled."})
+    soft_label_seed: int = field(default=0, metadata={"help": "Seed of the perturbed copies."})
+
+    def __post_init__(self) -> None:
+        _require(self.soft_label_copies >= 0, "soft_label_copies", "0 or more", self.soft_label_copies)
+        if not self.do_train and self.soft_labels_file is None:
+            raise ArgumentError("--do_train false does nothing without --soft_labels_file.")
 
 
 @dataclass

@@ -2,14 +2,24 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
+from datasets import Dataset
 from transformers import AutoModel, AutoTokenizer, TrainingArguments, pipeline
 
 import hf_rnn  # noqa: F401
 from hf_rnn import GRUConfig, GRUForSequenceClassification
 from hf_rnn.data import load_splits
-from hf_rnn.distillation import augment_texts, distillation_loss, teacher_logits, train_teacher
+from hf_rnn.distillation import (
+    augment_texts,
+    distillation_loss,
+    distillation_set,
+    teacher_logits,
+    train_teacher,
+    write_soft_labels,
+)
+from hf_rnn.tokenization import train_tokenizer
 from hf_rnn.search import search
 from hf_rnn.training import train
 from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments, SearchArguments
@@ -79,6 +89,28 @@ def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
     assert metrics["train_loss"] > 0 and 0.0 <= metrics["test_accuracy"] <= 1.0
     assert metrics["train_samples"] == 3 * len(data["train"])  # the questions and two teacher-labelled copies each
     assert (tmp_path / "student" / "model.safetensors").is_file()
+
+    # The teacher's soft labels, written once to a small file that holds no text, replace the teacher in a student run.
+    soft_file = tmp_path / "soft.parquet"
+    texts = list(data["train"]["text"])
+    rows = write_soft_labels(teacher_dir, texts, names, soft_file, copies=2, seed=5)
+    assert rows <= 3 * len(texts) and not any(text.encode() in soft_file.read_bytes() for text in texts)
+    tokenizer = train_tokenizer(texts)
+    encoded = tokenizer(texts)
+    encoded_train = Dataset.from_dict({**encoded, "labels": data["train"]["label"]})
+    from_file = distillation_set(encoded_train, texts, tokenizer, names, 64, soft_labels=soft_file)
+    from_teacher = distillation_set(encoded_train, texts, tokenizer, names, 64, teacher=teacher_dir, copies=2, seed=5)
+    assert from_file["input_ids"] == from_teacher["input_ids"] and from_file["labels"] == from_teacher["labels"]
+    assert np.allclose(from_file["teacher_logits"], from_teacher["teacher_logits"], atol=1e-6)
+    with pytest.raises(ValueError, match="no soft labels for 3 of"):
+        distillation_set(encoded_train, texts + ["A text the teacher never saw ?"], tokenizer, names, 64,
+                         soft_labels=soft_file)  # fmt: skip
+    metrics = train(
+        ModelArguments(model_type="gru", hidden_size=16, embedding_dim=16),
+        DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS),
+        small_training_args(tmp_path / "student-file", teacher_soft_labels=str(soft_file)),
+    )
+    assert metrics["train_samples"] == 3 * len(data["train"])
 
 
 def test_word_dropout_only_while_training():
