@@ -98,9 +98,11 @@ def push_model(
     revision: str | None = None,
     commit_message: str | None = None,
     token: str | None = None,
+    space_id: str | None = None,
 ) -> CommitInfo:
     """
     Push a trained model directory to the Hub repo `repo_id`, creating the repo (and the branch `revision`) if needed.
+    With `space_id`, also create the Gradio Space `space_id` that demonstrates it (`hf_rnn.space.push_space`).
 
     Exactly `repo_files(model_dir)` are committed, in one commit: the model and tokenizer files as they are, the card,
     its plots and `results.json` rendered for the repo's full id (a temporary copy; the local files keep their
@@ -113,9 +115,10 @@ def push_model(
         revision: Branch to commit to (default: `main`).
         commit_message: Summary of the commit.
         token: Hugging Face token (default: `HF_TOKEN` or the one saved by `hf auth login`).
+        space_id: `USER/NAME` of a Gradio Space to create (or update) with a demo of the pushed commit.
 
     Returns:
-        `CommitInfo`: The commit, with its URL.
+        `CommitInfo`: The model commit, with its URL.
 
     Raises:
         `PushError`: The directory is incomplete, offline mode is on, there is no token, the Hub cannot be reached or
@@ -123,6 +126,10 @@ def push_model(
     """
     model_dir = Path(model_dir)
     _check_model_dir(model_dir)
+    if space_id is not None:
+        from .space import check_space_id
+
+        check_space_id(space_id)  # before anything is pushed
     try:
         card_data = RecurrentModelCardData.load(model_dir)
     except CardDataError as error:
@@ -142,7 +149,7 @@ def push_model(
     try:
         if revision is not None:
             api.create_branch(full_id, branch=revision, exist_ok=True)
-        return api.create_commit(
+        commit = api.create_commit(
             full_id,
             operations,
             commit_message=commit_message or f"Upload {card_data.architecture} with its model card",
@@ -150,6 +157,11 @@ def push_model(
         )
     except _HUB_ERRORS as error:
         raise PushError(f"could not push {model_dir} to {full_id}: {_one_line(error)}") from None
+    if space_id is not None:
+        from .space import push_space
+
+        push_space(space_id, full_id, revision=commit.oid, private=private, token=token)
+    return commit
 
 
 def render_card_files(card_data: RecurrentModelCardData) -> dict[str, bytes]:
@@ -161,13 +173,12 @@ def render_card_files(card_data: RecurrentModelCardData) -> dict[str, bytes]:
 
 class HubTrainer(Trainer):
     """
-    A `Trainer` whose model card is the `hf_rnn` card and whose `push_to_hub` publishes exactly `REPO_FILES`.
+    A `Trainer` whose model card is the `hf_rnn` card and whose `push_to_hub` publishes exactly `repo_files`.
 
     `write_model_card` gathers the card data once the final model is scored (`hf_rnn.training.train` calls it) and
     keeps it as `card_data`. Saving never pushes (transformers' `save_model` pushes when `push_to_hub` is set, before
-    the card exists); `train` pushes once, at the end. Only
-    `hub_strategy="end"` is accepted: the other strategies upload the output directory during training, checkpoint
-    files and `training_args.bin` included. The repo is created when the Trainer is built, so a push that cannot
+    the card exists); `train` pushes once, at the end. Only `hub_strategy="end"` is accepted: the other strategies
+    upload the output directory during training, checkpoint files and `training_args.bin` included. The repo is created when the Trainer is built, so a push that cannot
     happen fails before training rather than after it.
     """
 

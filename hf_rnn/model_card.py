@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from datasets import DatasetDict
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from jinja2 import TemplateError
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -191,9 +192,10 @@ class RecurrentModelCardData:
         problem_type: `"single_label_classification"` or `"multi_label_classification"`.
         data_columns: `{"text": [columns] or None (the loader's default), "label": column, "delimiter": str}`.
         dataset: Where the data came from: `source` (`"hub"`, `"local_dataset"` or `"files"`), `id` (the Hub id, the
-            local folder's base name or the training file's name), `hub_id` (the Hub id or None), `config_name`, the
-            `train_file`, `validation_file` and `test_file` names (never directories), `cut_splits` (the splits cut
-            from the training data; None when unknown) and the split settings.
+            local folder's base name or the training file's name), `hub_id` (the Hub id when the training data came
+            from the Hub, else None), `dataset_name` (`--dataset_name`, a local folder by its base name),
+            `config_name`, the `train_file`, `validation_file` and `test_file` names (never directories),
+            `cut_splits` (the splits cut from the training data; None when unknown) and the split settings.
         split_sizes: Texts per split.
         tokenizer: Tokenizer settings and vocabulary size.
         training: Training arguments, epochs run and the selected epoch.
@@ -292,6 +294,16 @@ class RecurrentModelCardData:
         validation, test = data["validation_fraction"], data["test_fraction"]
         files = {split: data.get(f"{split}_file") for split in ("train", "validation", "test")}
         cut = data.get("cut_splits")
+        rest = [split for split in ("validation", "test") if not files[split]]
+        rest_shares = ", ".join(f"{split} {data[f'{split}_fraction']:.0%}" for split in rest)
+        if (data.get("source") == "files" or files["train"]) and cut is None and data.get("dataset_name"):
+            given = [f"{split} is `{files[split]}`" for split in ("train", "validation", "test") if files[split]]
+            return "; ".join(given) + (
+                f"; {' and '.join(rest)} from `{data['dataset_name']}`, or cut from the training data where it has no "
+                f"such split ({rest_shares})"
+                if rest
+                else ""
+            )
         if data.get("source") == "files" or files["train"]:
             cut = cut if cut is not None else [split for split in ("validation", "test") if not files[split]]
             if not cut:
@@ -322,11 +334,8 @@ class RecurrentModelCardData:
             text += "; cut from its train split, as it has none: " + ", ".join(
                 f"{split} ({shares[split]:.0%})" for split in cut
             )
-        elif cut is None and len(given) < 2:
-            text += (
-                f"; a validation or test split the dataset lacks is cut from its train split "
-                f"(validation {validation:.0%}, test {test:.0%} of it)"
-            )
+        elif cut is None and rest:
+            text += f"; a {' or '.join(rest)} split the dataset lacks is cut from its train split ({rest_shares})"
         return text
 
     def metadata(self) -> ModelCardData:
@@ -429,12 +438,13 @@ class RecurrentModelCardData:
             if not isinstance(content, dict):
                 raise TypeError(f"a JSON {type(content).__name__}, not an object")
             card_data = cls.from_dict(content)
-            card_data.dataset_description()  # the fields the card needs are there
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+            card_data.render()  # every field the card needs is there, of a kind it can show
+        except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, TemplateError) as error:
             if isinstance(error, json.JSONDecodeError):
                 reason = "empty" if not error.doc.strip() else f"not valid JSON ({error.msg}, line {error.lineno})"
             else:
-                reason = f"not the card data hf_rnn writes ({' '.join(str(error).split())[:200]})"
+                detail = f"no {error.args[0]!r}" if isinstance(error, KeyError) else " ".join(str(error).split())[:200]
+                reason = f"not the card data hf_rnn writes ({detail})"
             raise CardDataError(
                 f"{path} is {reason}: train the model again to rewrite it, or restore it from a copy."
             ) from None
@@ -518,13 +528,17 @@ def dataset_summary(data_args: Any) -> dict[str, Any]:
     options = _options(data_args)
     files = {split: _base_name(options.get(f"{split}_file")) for split in ("train", "validation", "test")}
     name = options.get("dataset_name")
-    if options.get("train_file") or name is None:
+    local = name is not None and os.path.exists(name)
+    dataset_name = (_base_name(os.path.abspath(name)) if local else name) if name is not None else None
+    if files["train"]:  # a training file replaces the dataset's train split; its other splits may still be used
         source, display, hub_id = "files", files["train"], None
-    elif os.path.exists(name):
-        source, display, hub_id = "local_dataset", _base_name(os.path.abspath(name)), None
+    elif local:
+        source, display, hub_id = "local_dataset", dataset_name, None
     else:
         source, display, hub_id = "hub", name, name
-    if source == "files":
+    if source == "files" and dataset_name is not None:
+        cut_splits = None  # a split without a file came from the dataset, or was cut if the dataset has none
+    elif source == "files":
         cut_splits = [split for split in ("validation", "test") if not files[split]]
     elif source == "hub" and name.lower() in TREC_DATASET_IDS:  # TREC has a train and a test split
         cut_splits = [] if files["validation"] else ["validation"]
@@ -534,7 +548,8 @@ def dataset_summary(data_args: Any) -> dict[str, Any]:
         "source": source,
         "id": display,
         "hub_id": hub_id,
-        "config_name": options.get("dataset_config_name") if name and not options.get("train_file") else None,
+        "dataset_name": dataset_name,
+        "config_name": options.get("dataset_config_name") if name else None,
         "train_file": files["train"],
         "validation_file": files["validation"],
         "test_file": files["test"],

@@ -28,6 +28,7 @@ QUESTIONS = ["What does NASA stand for ?", "Who painted the Mona Lisa ?", "How m
 #: Local training metadata that `train` leaves beside the repo files and that is never pushed.
 LOCAL_FILES = {
     "trainer_state.json",
+    "run_fingerprint.json",
     "training_config.json",
     "training_args.bin",
     "all_results.json",

@@ -381,8 +381,46 @@ def test_hub_dataset_card_has_a_valid_datasets_entry(csv_run, tmp_path):
     assert loaded.data.datasets == ["fancyzhx/ag_news"]
     assert {result.dataset_type for result in loaded.data.eval_results} == {"fancyzhx/ag_news"}
     assert "the Hub dataset [`fancyzhx/ag_news`](https://huggingface.co/datasets/fancyzhx/ag_news)" in card
-    assert "a validation or test split the dataset lacks is cut from its train split" in card
+    assert (
+        "a validation or test split the dataset lacks is cut from its train split (validation 10%, test 10%)" in card
+    )
     assert "trec" not in card.lower() and "question" not in card.lower()
+
+
+@pytest.mark.parametrize(
+    ("options", "description"),
+    [
+        (
+            {"train_file": "/data/a.csv", "validation_file": "/data/v.csv"},
+            "train and test split 90%/10% from `a.csv`; validation is `v.csv`",
+        ),
+        (
+            {"train_file": "/data/a.csv", "validation_file": "/data/v.csv", "test_file": "/data/t.csv"},
+            "train is `a.csv`, validation is `v.csv`, test is `t.csv`",
+        ),
+        (
+            {"dataset_name": "fancyzhx/ag_news", "test_file": "/data/t.csv"},
+            (
+                "the splits of `fancyzhx/ag_news`, except: test is `t.csv`; a validation split the dataset lacks is cut "
+                "from its train split (validation 10%)"
+            ),
+        ),
+        (
+            {"dataset_name": "fancyzhx/ag_news", "train_file": "/data/a.csv"},
+            (
+                "train is `a.csv`; validation and test from `fancyzhx/ag_news`, or cut from the training data where it "
+                "has no such split (validation 10%, test 10%)"
+            ),
+        ),
+    ],
+)
+def test_dataset_description_says_where_each_split_came_from(csv_run, options, description):
+    output_dir, _, _, _ = csv_run
+    card_data = RecurrentModelCardData.load(output_dir)
+    card_data.dataset = dataset_summary(DataArguments(**options))
+    assert card_data.dataset_description() == description
+    assert "/data" not in json.dumps(card_data.dataset)
+    assert card_data.metadata().datasets == (["fancyzhx/ag_news"] if "train_file" not in options else None)
 
 
 def test_local_dataset_folder_is_named_by_its_base_name_only(tmp_path):
@@ -482,6 +520,9 @@ def test_multi_label_card_reports_micro_macro_f1_subset_accuracy_and_threshold(m
     assert "- **Labels:** `labels`, 8 labels" in card
     assert "top_k=None" in card
     assert "Train subset accuracy" in card
+    for entry in card_data.history:  # the running subset accuracy counts each training text of the epoch once
+        correct = entry["train_accuracy"] * card_data.split_sizes["train"]
+        assert correct == pytest.approx(round(correct), abs=1e-9)
 
 
 def test_multi_label_per_label_scores_are_those_of_the_saved_model(multi_label_run):
@@ -525,7 +566,17 @@ def test_old_results_json_loads_and_renders_with_hf_rnn_card(tmp_path):
     assert RecurrentModelCardData.load(folder).granularity == "coarse"
 
 
-@pytest.mark.parametrize("content", ["", '{\n  "model_id": "x",\n', "[]", '{"model_id": "x"}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "",  # a full disk
+        '{\n  "model_id": "x",\n',
+        (OLD_CARD_DIR / "results.json").read_text()[:-300],  # cut short
+        "[]",
+        '{"model_id": "x"}',
+        json.dumps({**json.loads((OLD_CARD_DIR / "results.json").read_text()), "labels": 5}),
+    ],
+)
 def test_a_broken_results_json_is_one_line_naming_the_file(tmp_path, content, capsys):
     (tmp_path / "results.json").write_text(content)
     with pytest.raises(CardDataError) as raised:
