@@ -1,10 +1,13 @@
 """Reproduce the results table: each architecture with its default settings over several seeds, plus the baselines.
 
-    python scripts/reproduce.py --train_file ../shared/data/trec/train_5500.label
+    python -m scripts.reproduce                                    # from the repository root
+    python -m scripts.reproduce --train_file ../shared/data/trec/train_5500.label
 
-writes `results/trec6.{json,md}` (coarse labels) and `results/trec50.{json,md}` (fine labels). Every run trains on the
-train split, selects on the validation split and scores the test split once. Options after `--` are passed to every
-`hf-rnn train` run (e.g. `-- --embeddings_from DIR` or `-- --teacher DIR`) and recorded with the results.
+reads `--train_file` (default: `hf_rnn.data.trec.default_train_file()`: `$HF_RNN_TREC_TRAIN`, else
+`../shared/data/trec/train_5500.label` beside the repository) and writes `results/trec6.{json,md}` (coarse labels) and
+`results/trec50.{json,md}` (fine labels). Every run trains on the train split, selects on the validation split and
+scores the test split once. Options after `--` are passed to every `hf-rnn train` run (e.g. `-- --embeddings_from DIR`
+or `-- --teacher DIR`) and recorded with the results.
 """
 
 from __future__ import annotations
@@ -22,11 +25,10 @@ from tqdm.auto import tqdm
 from transformers import HfArgumentParser
 from transformers import logging as transformers_logging
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from baselines import plain_pytorch_lstm, tfidf_svm  # noqa: E402
-
-from hf_rnn.data import load_trec  # noqa: E402
-from hf_rnn.training import DataArguments, ModelArguments, RNNTrainingArguments, train  # noqa: E402
+from hf_rnn.data.trec import default_train_file
+from hf_rnn.training import train
+from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
+from scripts.baselines import plain_pytorch_lstm, tfidf_svm
 
 METRICS = ("train_accuracy", "eval_accuracy", "eval_macro_f1", "test_accuracy", "test_macro_f1")
 TABLE_NAMES = {"coarse_label": "trec6", "fine_label": "trec50"}
@@ -36,7 +38,10 @@ TABLE_NAMES = {"coarse_label": "trec6", "fine_label": "trec50"}
 class ReproduceArguments:
     """Options of the reproduction."""
 
-    train_file: str = field(default="../shared/data/trec/train_5500.label", metadata={"help": "TREC label file."})
+    train_file: str = field(
+        default_factory=lambda: os.fspath(default_train_file()),
+        metadata={"help": "TREC label file (default: $HF_RNN_TREC_TRAIN, else ../shared/data/trec/train_5500.label)."},
+    )
     architectures: str = field(default="rnn,gru,lstm", metadata={"help": "Comma-separated model types."})
     seeds: str = field(default="1,2,3", metadata={"help": "Comma-separated training seeds."})
     label_columns: str = field(default="coarse_label,fine_label", metadata={"help": "Targets to reproduce."})
@@ -70,16 +75,11 @@ def markdown_table(rows: dict[str, dict], label_column: str, command: str, extra
     ]
     for name, row in rows.items():
         summary = row["summary"]
-
-        def cell(key: str) -> str:
-            if key not in summary:
-                return "-"
-            return f"{100 * summary[key]['mean']:.2f} ± {100 * summary[key]['std']:.2f}"
-
-        lines.append(
-            f"| {name} | {cell('train_accuracy')} | {cell('eval_accuracy')} | {cell('eval_macro_f1')} | "
-            f"{cell('test_accuracy')} | {cell('test_macro_f1')} | {summary['wall_seconds']['mean']:.1f} |"
-        )
+        cells = [
+            f"{100 * summary[key]['mean']:.2f} ± {100 * summary[key]['std']:.2f}" if key in summary else "-"
+            for key in METRICS
+        ]
+        lines.append(f"| {name} | {' | '.join(cells)} | {summary['wall_seconds']['mean']:.1f} |")
     lines.append("")
     lines.append(
         "Mean ± standard deviation over the training seeds (TF-IDF + SVM is deterministic: one run). "
@@ -92,10 +92,11 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     own = argv[: argv.index("--")] if "--" in argv else argv
-    (args,) = HfArgumentParser(ReproduceArguments).parse_args_into_dataclasses(args=own)
+    parser = HfArgumentParser(ReproduceArguments, prog="python -m scripts.reproduce")
+    (args,) = parser.parse_args_into_dataclasses(args=own)
     transformers_logging.set_verbosity_error()
     architectures, seeds = args.architectures.split(","), [int(seed) for seed in args.seeds.split(",")]
-    command = "python scripts/reproduce.py " + " ".join(argv)
+    command = " ".join(["python -m scripts.reproduce", *argv])
     os.makedirs(args.output_dir, exist_ok=True)
     started = time.perf_counter()
     for label_column in args.label_columns.split(","):
@@ -105,11 +106,11 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as scratch:
             for arch, seed in progress:
                 progress.set_postfix_str(f"{arch} seed {seed}")
-                run_argv = ["--model_type", arch, "--train_file", args.train_file, "--label_column", label_column,
+                run_argv = ["--model_type", arch, "--train_file", args.train_file, "--label_column_name", label_column,
                             "--output_dir", os.path.join(scratch, f"{arch}-{seed}"), "--seed", str(seed),
                             "--disable_tqdm", "true", "--save_total_limit", "1", *extra]  # fmt: skip
                 model_args, data_args, training_args = HfArgumentParser(
-                    (ModelArguments, DataArguments, RNNTrainingArguments)
+                    (ModelArguments, DataArguments, RecurrentTrainingArguments)
                 ).parse_args_into_dataclasses(args=run_argv)
                 begin = time.perf_counter()
                 metrics = train(model_args, data_args, training_args)
@@ -118,12 +119,12 @@ def main(argv: list[str] | None = None) -> None:
                     {key: metrics[key] for key in (*METRICS, "wall_seconds", "epoch") if key in metrics}
                 )
         if args.baselines:
-            data = load_trec(train_file=args.train_file)
+            data = DataArguments(train_file=args.train_file, label_column_name=label_column).load_splits()
             for seed in tqdm(seeds, desc="baselines", unit="seed"):
                 rows.setdefault("plain PyTorch LSTM loop", {"runs": []})["runs"].append(
-                    plain_pytorch_lstm(data, label_column, seed=seed)
+                    plain_pytorch_lstm(data, seed=seed)
                 )
-            rows["TF-IDF + linear SVM"] = {"runs": [tfidf_svm(data, label_column)]}  # deterministic: one run
+            rows["TF-IDF + linear SVM"] = {"runs": [tfidf_svm(data)]}  # deterministic: one run
         for row in rows.values():
             row["summary"] = summarize(row["runs"])
         name = TABLE_NAMES[label_column] + (f"-{args.tag}" if args.tag else "")
