@@ -77,11 +77,14 @@ def parse(dataclass_types: tuple, argv: Sequence[str], prog: str, extra: Callabl
     if argv and argv[0].endswith(".json"):
         argv = _json_options(argv[0]) + argv[1:]
     try:
-        return parser.parse_args_into_dataclasses(args=argv)
+        *parsed, unknown = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
     except arguments.ArgumentError as error:
         raise CommandLineError(str(error), USAGE_ERROR) from None
     except ValueError as error:  # TrainingArguments' own checks of option combinations
         raise CommandLineError(" ".join(str(error).split()), USAGE_ERROR) from None
+    if unknown:
+        raise CommandLineError(f"unrecognized arguments: {' '.join(unknown)} (see {prog} --help)", USAGE_ERROR)
+    return tuple(parsed)
 
 
 def _print_json(result: object) -> None:
@@ -138,14 +141,14 @@ def read_stdin_lines() -> list[str]:
 
 
 def predict_command(argv: Sequence[str]) -> None:
-    from .inference import load_classifier, predict
+    from .inference import load_classifier, predict, validate_questions
     from .threads import configure_threads
 
     def add_texts(parser: HfArgumentParser) -> None:
         parser.add_argument("texts", nargs="*", help="Texts to classify (none: one per line on stdin).")
 
     args, rest = parse((arguments.PredictArguments,), argv, "hf-rnn predict", add_texts)
-    texts = rest.texts or read_stdin_lines()
+    texts = validate_questions(rest.texts or read_stdin_lines())  # arguments that are not UTF-8: decoded as files are
     configure_threads(args.num_threads)
     model, tokenizer = load_classifier(args.model_name_or_path)
     for text, answer in zip(texts, predict(model, tokenizer, texts, batch_size=args.batch_size, top_k=args.top_k)):

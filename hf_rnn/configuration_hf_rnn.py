@@ -98,7 +98,8 @@ class RecurrentConfig(PreTrainedConfig):
             len(self.class_weights) != self.num_labels or any(float(weight) <= 0 for weight in self.class_weights)
         ):
             raise ValueError(
-                f"`class_weights` must hold one positive weight per label ({self.num_labels}), got {self.class_weights!r}."
+                f"`class_weights` must hold one positive weight per label ({self.num_labels}), "
+                f"got {self.class_weights!r}."
             )
         if self.pad_token_id is not None and not 0 <= self.pad_token_id < self.vocab_size:
             raise ValueError(f"`pad_token_id` {self.pad_token_id} is outside the vocabulary (size {self.vocab_size}).")

@@ -21,8 +21,8 @@ from transformers import (
     TrainingArguments,
 )
 
-from .inference import predict_proba
 from .data import label_names as data_label_names
+from .inference import predict_proba
 from .metrics import build_compute_metrics
 from .pretrained_embeddings import resolve_model_location
 
@@ -122,8 +122,12 @@ def write_soft_labels(
         {"key": [text_key(text) for text in everything], "teacher_logits": list(logits)},
         metadata={
             "hf_rnn_soft_labels": json.dumps(
-                {"label_names": label_names, "copies": copies, "seed": seed, "teacher": os.path.basename(
-                    os.path.normpath(os.fspath(teacher_dir)))}
+                {
+                    "label_names": label_names,
+                    "copies": copies,
+                    "seed": seed,
+                    "teacher": os.path.basename(os.path.normpath(os.fspath(teacher_dir))),
+                }
             )
         },
     )
@@ -161,7 +165,8 @@ class SoftLabels:
         missing = [text for text in texts if text_key(text) not in self.logits]
         if missing:
             raise ValueError(
-                f"{source}: no soft labels for {len(missing)} of {len(texts)} training texts (e.g. {missing[0][:60]!r}); "
+                f"{source}: no soft labels for {len(missing)} of {len(texts)} training texts "
+                f"(e.g. {missing[0][:60]!r}); "
                 "the file was written for other training data (another file, split or split seed)."
             )
         order = [self.label_names.index(name) for name in label_names]

@@ -6,12 +6,12 @@ Export a saved hf_rnn classifier to ONNX, optionally with int8 weights, as a mod
 tokenizer files and the model card files, so that `hf-rnn evaluate`, `hf-rnn predict`, `hf-rnn demo` and
 `hf_rnn.inference.load_classifier` take `output_dir` as they take a PyTorch directory (ONNX Runtime underneath).
 
-The graph comes from `torch.onnx.export(..., dynamo=True)` (`torch.export`), which traces the model's padding-free
-path (no packed sequence, no host copy, no data-dependent branch; see `hf_rnn.modeling_hf_rnn`), so the attention mask is
-honoured on either padding side. `quantize="int8"` then applies ONNX Runtime's dynamic quantization
-(`onnxruntime.quantization.quantize_dynamic`: int8 weights for the embedding, the LSTM and the linear layers,
-activations quantized on the fly). Every export is checked before it is kept: ONNX Runtime and PyTorch must give the
-same logits (within `TOLERANCE`, fp32) on left- and right-padded probe batches.
+The graph is traced by `torch.onnx.export` through the model's tracing path (no packed sequence, no host copy, no
+data-dependent branch; see `hf_rnn.modeling_hf_rnn`), so the attention mask is honoured on either padding side and
+every recurrent layer is one ONNX `LSTM`, `GRU` or `RNN` node per direction. `quantize="int8"` then applies ONNX
+Runtime's dynamic quantization (`onnxruntime.quantization.quantize_dynamic`: int8 weights for the embedding, the LSTM
+and the matrix products, activations quantized on the fly). Every export is checked before it is kept: ONNX Runtime
+and PyTorch must give the same logits (within `TOLERANCE`, fp32) on left- and right-padded probe batches.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import os
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from .optional import require
 
 #: Largest absolute difference allowed between ONNX Runtime's and PyTorch's fp32 logits.
 TOLERANCE = 1e-4
+DEFAULT_OPSET = 17
 QUANTIZATIONS = ("int8",)
 #: Files copied from the model directory when present; `config.json` is copied without its `auto_map` (the exported
 #: directory carries no PyTorch code or weights).
@@ -61,19 +61,6 @@ PROBE_QUESTIONS = (
 
 class ExportError(RuntimeError):
     """An export that did not produce a model; the message is one line."""
-
-
-@dataclass
-class ExportArguments:
-    """Options of `hf-rnn export`."""
-
-    model_name_or_path: str = field(metadata={"help": "Saved hf_rnn model directory (written by `hf-rnn train`)."})
-    output_dir: str = field(metadata={"help": "Directory to write model.onnx, the config, tokenizer and card into."})
-    quantize: str | None = field(
-        default=None,
-        metadata={"help": "Quantize the weights: int8 (ONNX Runtime dynamic quantization).", "choices": ["int8"]},
-    )
-    opset: int | None = field(default=None, metadata={"help": "ONNX opset (default: the exporter's)."})
 
 
 class _Logits(nn.Module):
@@ -129,32 +116,31 @@ def _example_batch(vocab_size: int) -> dict[str, torch.Tensor]:
     return {"input_ids": input_ids * attention_mask, "attention_mask": attention_mask}
 
 
-def _export_graph(wrapper: nn.Module, example: dict[str, torch.Tensor], path: Path, opset: int | None) -> None:
-    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
-    dynamic = {name: {0: batch, 1: sequence} for name in INPUT_NAMES}
-    exporter_logger = logging.getLogger("torch.onnx")
-    level = exporter_logger.level
-    exporter_logger.setLevel(logging.ERROR)
+def _export_graph(wrapper: nn.Module, example: dict[str, torch.Tensor], path: Path, opset: int) -> None:
+    """
+    Trace `wrapper` with the TorchScript-based exporter (`dynamo=False`), which keeps every recurrent layer one ONNX
+    `LSTM`/`GRU`/`RNN` node over a dynamic length. The `torch.export`-based exporter does too for the LSTM and the GRU,
+    but in torch 2.13 only for the first export of a process (its while-loop decomposition does not restore cleanly),
+    and it fixes the length of a simple RNN to the example's.
+    """
+    dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
+    dynamic_axes[OUTPUT_NAME] = {0: "batch"}
     try:
         with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore")  # the exporter's deprecation notice and tracer warnings
             torch.onnx.export(
                 wrapper,
                 (example["input_ids"], example["attention_mask"]),
                 str(path),
                 input_names=list(INPUT_NAMES),
                 output_names=[OUTPUT_NAME],
-                dynamic_shapes=dynamic,
+                dynamic_axes=dynamic_axes,
                 opset_version=opset,
-                dynamo=True,
-                external_data=False,
-                verbose=False,
+                dynamo=False,
             )
     except Exception as error:  # the exporter raises many types; one line says which and why
         reason = " ".join(str(error).split())[:400]
         raise ExportError(f"torch.onnx.export failed ({type(error).__name__}: {reason})") from error
-    finally:
-        exporter_logger.setLevel(level)
 
 
 def _set_metadata(path: Path, quantization: str) -> int:
@@ -175,10 +161,15 @@ def _set_metadata(path: Path, quantization: str) -> int:
 
 def _quantize_int8(source: Path, target: Path) -> None:
     quantization = require("onnxruntime.quantization", "export", "hf-rnn export --quantize int8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        logging.getLogger("root").setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint per call
-        quantization.quantize_dynamic(str(source), str(target), weight_type=quantization.QuantType.QInt8)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantization.quantize_dynamic(str(source), str(target), weight_type=quantization.QuantType.QInt8)
+    finally:
+        root.setLevel(level)
 
 
 def _copy_model_files(model_dir: Path, output_dir: Path, quantization: str, opset: int) -> None:
@@ -208,7 +199,10 @@ installed (`pip install "hf_rnn[export]"`), `hf-rnn predict`, `hf-rnn evaluate`,
 
 
 def export_onnx(
-    model_dir: str | os.PathLike, output_dir: str | os.PathLike, quantize: str | None = None, opset: int | None = None
+    model_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    quantize: str | None = None,
+    opset: int = DEFAULT_OPSET,
 ) -> dict[str, object]:
     """
     Export the classifier saved in `model_dir` to `output_dir/model.onnx`, with copies of its config, tokenizer and
@@ -218,7 +212,7 @@ def export_onnx(
         model_dir: A directory written by `hf-rnn train` (or `save_pretrained` of an hf_rnn model and its tokenizer).
         output_dir: Where to write; created if needed; must not be `model_dir`.
         quantize: `None` (fp32) or `"int8"` (dynamic quantization of the weights).
-        opset: ONNX opset to export to (default: the exporter's).
+        opset: ONNX opset to export to.
 
     Returns:
         A summary: `output_dir`, `quantization`, `opset`, `size_bytes` of `model.onnx` and `max_abs_difference`, the
@@ -226,9 +220,9 @@ def export_onnx(
 
     Raises:
         `ExportError`: The export failed, or its fp32 logits differ from PyTorch's by more than `TOLERANCE`.
-        `MissingExtraError`: onnx, onnxruntime or onnxscript is not installed (`pip install "hf_rnn[export]"`).
+        `MissingExtraError`: onnx or onnxruntime is not installed (`pip install "hf_rnn[export]"`).
     """
-    for module in ("onnx", "onnxscript", "onnxruntime"):
+    for module in ("onnx", "onnxruntime"):
         require(module, "export", "hf-rnn export")
     if quantize not in (None, *QUANTIZATIONS):
         raise ValueError(f"quantize must be None or one of {QUANTIZATIONS}, got {quantize!r}.")
@@ -268,8 +262,3 @@ def export_onnx(
         "size_bytes": (output_dir / ONNX_FILENAME).stat().st_size,
         "max_abs_difference": difference,
     }
-
-
-def export_command(args: ExportArguments) -> dict[str, object]:
-    """`hf-rnn export`: run `export_onnx` with the parsed arguments."""
-    return export_onnx(args.model_name_or_path, args.output_dir, quantize=args.quantize, opset=args.opset)

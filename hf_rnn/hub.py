@@ -58,6 +58,13 @@ def repo_files(model_dir: str | os.PathLike) -> tuple[str, ...]:
 
 
 def _check_model_dir(model_dir: Path) -> None:
+    from .inference import INCOMPLETE_MARKER
+
+    if (model_dir / INCOMPLETE_MARKER).exists():  # its files may mix two runs: never publish them
+        raise PushError(
+            f"{model_dir / INCOMPLETE_MARKER}: the final save of {model_dir} was interrupted; run the training "
+            "command again to finish it before pushing."
+        )
     missing = [name for name in repo_files(model_dir) if not (model_dir / name).is_file()]
     if missing:
         raise PushError(

@@ -103,6 +103,12 @@ def load_classifier(
         if model_type in MODEL_TYPES:
             config = AutoConfig.from_pretrained(source, trust_remote_code=False)
     except Exception as error:
+        if not os.path.exists(source):  # maybe a mistyped local path: say so first
+            reason = " ".join(str(error).split())[:300]
+            raise ModelLoadError(
+                f"{source}: no such model folder, and as a Hub model id it cannot be loaded either "
+                f"({type(error).__name__}: {reason})"
+            ) from error
         raise _load_error(source, CONFIG_NAME, error) from error
     if model_type not in MODEL_TYPES:
         shipped_code = "; code shipped with a model (auto_map) is never run" if "auto_map" in config_dict else ""

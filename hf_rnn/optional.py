@@ -6,7 +6,7 @@ import importlib
 from types import ModuleType
 
 #: The extras of `pyproject.toml` and what each brings.
-EXTRAS = {"export": ("onnx", "onnxruntime", "onnxscript"), "demo": ("gradio", "gradio_client")}
+EXTRAS = {"export": ("onnx", "onnxruntime"), "demo": ("gradio", "gradio_client")}
 
 
 class MissingExtraError(ImportError):

@@ -10,7 +10,6 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from .modeling_hf_rnn import RecurrentForSequenceClassification
 
-
 PACKAGE_PREFIX = "package:"
 
 

@@ -39,7 +39,10 @@ def model_space(trial, model_args: ModelArguments) -> ModelArguments:
 
 
 def search(
-    model_args: ModelArguments, data_args: DataArguments, training_args: RecurrentTrainingArguments, args: SearchArguments
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    training_args: RecurrentTrainingArguments,
+    args: SearchArguments,
 ) -> dict[str, object]:
     """
     Run `args.n_trials` Optuna trials of the architecture `model_args.model_type`, each trained by the Trainer and
@@ -59,7 +62,9 @@ def search(
 
     def model_init(trial=None):
         trial_args = model_space(trial, model_args) if trial is not None else model_args
-        return build_model(trial_args, run.tokenizer, run.data, data_args, run.class_weights, run.pretrained_embeddings)
+        return build_model(
+            trial_args, run.tokenizer, run.data, data_args, run.class_weights, run.pretrained_embeddings
+        )
 
     training_args.save_total_limit = 1
     trainer = build_trainer(run, training_args, model_init)

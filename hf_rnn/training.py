@@ -1,10 +1,9 @@
-"""Training with `transformers.Trainer`: prepare the data and tokenizer, build the model and trainer, train and save."""
+"""Training with `transformers.Trainer`: prepare data and tokenizer, build the model and trainer, train and save."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -59,7 +58,9 @@ def class_weights_for(spec: str | None, data: DatasetDict) -> list[float] | None
         raise ArgumentError(f"--class_weights {spec}: expected a JSON object {{label: weight}}.")
     missing, unknown = sorted(set(names) - set(given)), sorted(set(given) - set(names))
     if missing or unknown:
-        raise ArgumentError(f"--class_weights {spec}: labels missing {missing}, unknown {unknown}; labels are {names}.")
+        raise ArgumentError(
+            f"--class_weights {spec}: labels missing {missing}, unknown {unknown}; labels are {names}."
+        )
     weights = [given[name] for name in names]
     if not all(isinstance(weight, (int, float)) and weight > 0 for weight in weights):
         raise ArgumentError(f"--class_weights {spec}: every weight must be a positive number.")
@@ -290,7 +291,9 @@ def train(
 
     trainer.remove_callback(EarlyStoppingCallback)  # the final scoring below is not a validation step
     encoded = run.encoded
-    metrics = {key if key.startswith("train_") else f"train_{key}": value for key, value in train_result.metrics.items()}
+    metrics = {
+        key if key.startswith("train_") else f"train_{key}": value for key, value in train_result.metrics.items()
+    }
     metrics["train_samples"] = len(run.train_dataset)
     train_scores = trainer.evaluate(encoded["train"], metric_key_prefix="train")  # the final model on its train split
     metrics.update({key: value for key, value in train_scores.items() if key not in metrics})

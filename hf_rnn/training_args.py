@@ -7,6 +7,7 @@ recommended model; data options follow transformers' `run_classification.py` exa
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -258,11 +259,15 @@ class RecurrentTrainingArguments(TrainingArguments):
 
     def __post_init__(self) -> None:
         _require(self.num_train_epochs > 0 or self.max_steps > 0, "num_train_epochs", "positive", self.num_train_epochs)
-        _require(self.learning_rate > 0, "learning_rate", "positive", self.learning_rate)
-        for name in ("per_device_train_batch_size", "per_device_eval_batch_size"):
+        _require(math.isfinite(self.num_train_epochs), "num_train_epochs", "finite", self.num_train_epochs)
+        _require(0 < self.learning_rate < math.inf, "learning_rate", "positive and finite", self.learning_rate)
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
             _require(getattr(self, name) >= 1, name, "at least 1", getattr(self, name))
         _require(self.early_stopping_patience >= 0, "early_stopping_patience", "0 or more", self.early_stopping_patience)
         _require(self.num_threads is None or self.num_threads >= 1, "num_threads", "at least 1", self.num_threads)
+        _require(self.eval_accumulation_steps is None or self.eval_accumulation_steps >= 1, "eval_accumulation_steps",
+                 "at least 1", self.eval_accumulation_steps)  # fmt: skip
+        _require(self.dataloader_num_workers >= 0, "dataloader_num_workers", "0 or more", self.dataloader_num_workers)
         _require(0.0 <= self.distillation_alpha <= 1.0, "distillation_alpha", "in [0, 1]", self.distillation_alpha)
         _require(self.distillation_temperature > 0, "distillation_temperature", "positive",
                  self.distillation_temperature)  # fmt: skip
@@ -345,6 +350,9 @@ class PushArguments:
     private: bool = field(default=False, metadata={"help": "Make a new repository private."})
     revision: str | None = field(default=None, metadata={"help": "Branch to push to (default: main)."})
     commit_message: str | None = field(default=None, metadata={"help": "Summary of the commit."})
+    space: str | None = field(
+        default=None, metadata={"help": "Also create this Gradio Space (USER/NAME) with a live demo of the model."}
+    )
 
 
 @dataclass
@@ -385,3 +393,38 @@ class SearchArguments:
     def __post_init__(self) -> None:
         _require(self.n_trials >= 1, "n_trials", "at least 1", self.n_trials)
 
+
+@dataclass
+class ExportArguments:
+    """Options of `hf-rnn export`."""
+
+    model_name_or_path: str = field(metadata={"help": "Saved model directory (written by `hf-rnn train`)."})
+    output_dir: str = field(metadata={"help": "Where to write model.onnx with the config, tokenizer and card."})
+    quantize: str | None = field(
+        default=None,
+        metadata={"help": "Quantize the weights (ONNX Runtime dynamic quantization).", "choices": ["int8"]},
+    )
+    opset: int = field(default=17, metadata={"help": "ONNX opset to export to."})
+
+    def __post_init__(self) -> None:
+        _require(self.opset >= 14, "opset", "at least 14", self.opset)
+
+
+@dataclass
+class DemoArguments:
+    """Options of `hf-rnn demo`."""
+
+    model_name_or_path: str = field(metadata={"help": "Saved model directory (PyTorch or exported) or Hub id."})
+    server_port: int | None = field(
+        default=None, metadata={"help": "Port (default: $GRADIO_SERVER_PORT, else the first free one from 7860)."}
+    )
+    server_name: str = field(default="127.0.0.1", metadata={"help": "Address to listen on (default: loopback only)."})
+    share: bool = field(default=False, metadata={"help": "Also open a public share link through Gradio's servers."})
+    title: str | None = field(default=None, metadata={"help": "Title of the page."})
+    num_threads: int | None = field(default=None, metadata={"help": "CPU threads."})
+
+    def __post_init__(self) -> None:
+        _require(
+            self.server_port is None or 0 < self.server_port < 65536, "server_port", "in 1..65535", self.server_port
+        )
+        _require(self.num_threads is None or self.num_threads >= 1, "num_threads", "at least 1", self.num_threads)

@@ -4,7 +4,7 @@ question at batch sizes 1 and 64 (right and left padding), the int8 export's tes
 own held-out split, and questions per second of PyTorch, ONNX fp32 and ONNX int8 (model only, tokens prepared; one
 thread).
 
-    python scripts/check_export.py --model_dir DIR [--output_dir OUT] [--results_file FILE]
+    python -m scripts.check_export --model_dir DIR [--output_dir OUT] [--results_file FILE]
 
 `DIR` is a directory written by `hf-rnn train` on the TREC training file with the default split options (its test
 split is cut again here, with the same seed). Without `--model_dir`, a default LSTM is trained first (a few minutes on

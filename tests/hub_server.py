@@ -22,6 +22,9 @@ implemented:
     GET        /api/agent-harnesses                       an empty registry (the client fetches it to build its
                                                           user agent before its first request of the day)
 
+Spaces (`repo_type="space"`, created with `"type": "space"` and an `sdk`) have the same routes under `/api/spaces/`
+and `/spaces/{repo}/resolve/`; they are kept in `repos` under `spaces/{repo}` (`HubServer.files("spaces/USER/NAME")`).
+
 Errors carry the Hub's `X-Error-Code` header (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`) so the client
 raises its usual exceptions. Write routes without an `Authorization: Bearer` header get 401; repos in a namespace
 listed in `refused_namespaces` get 403. Any other route gets 404 and is recorded in `unhandled`; every request is
@@ -54,6 +57,7 @@ class Repo:
     """A model repo: commits as full snapshots `{path: bytes}` with their messages, branches pointing at commit ids."""
 
     private: bool
+    sdk: str | None = None  # Spaces only
     commits: dict[str, dict[str, bytes]] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
@@ -166,8 +170,10 @@ def _handler_for(server: HubServer) -> type[BaseHTTPRequestHandler]:
                 return 200, {}, json.dumps({"standardEnvVars": [], "harnesses": {}}).encode()
             if method == "POST" and parts == ["api", "validate-yaml"]:
                 return self._validate_yaml(json.loads(body))
-            if len(parts) >= 4 and parts[:2] == ["api", "models"]:
+            if len(parts) >= 4 and parts[:2] in (["api", "models"], ["api", "spaces"]):
                 repo_id, rest = "/".join(parts[2:4]), parts[4:]
+                if parts[1] == "spaces":
+                    repo_id = f"spaces/{repo_id}"
                 if method == "GET" and not rest:
                     return self._model_info(repo_id, "main")
                 if method == "GET" and len(rest) == 2 and rest[0] == "revision":
@@ -182,6 +188,8 @@ def _handler_for(server: HubServer) -> type[BaseHTTPRequestHandler]:
                     return self._create_branch(repo_id, rest[1])
             if method in ("HEAD", "GET") and len(parts) >= 5 and parts[2] == "resolve":
                 return self._resolve("/".join(parts[:2]), parts[3], "/".join(parts[4:]))
+            if method in ("HEAD", "GET") and len(parts) >= 6 and parts[0] == "spaces" and parts[3] == "resolve":
+                return self._resolve("/".join(parts[:3]), parts[4], "/".join(parts[5:]))
             raise _Error(404, None, f"no route for {method} /{'/'.join(parts)}")
 
         # -- routes --------------------------------------------------------------------------------------------
@@ -189,14 +197,19 @@ def _handler_for(server: HubServer) -> type[BaseHTTPRequestHandler]:
         def _create_repo(self, payload: dict) -> tuple[int, dict[str, str], bytes]:
             self._require_token()
             repo_id = f"{payload.get('organization') or server.user}/{payload['name']}"
+            kind = payload.get("type") or "model"
             if payload.get("organization") in server.refused_namespaces:
-                raise _Error(403, None, f"You don't have the rights to create a model under {repo_id}")
-            if repo_id in server.repos:
-                raise _Error(409, None, "You already created this model repo", url=f"{server.url}/{repo_id}")
-            repo = Repo(private=payload.get("visibility") == "private")
+                raise _Error(403, None, f"You don't have the rights to create a {kind} under {repo_id}")
+            if kind == "space" and not payload.get("sdk"):
+                raise _Error(400, None, "A Space needs an sdk")
+            url = f"{server.url}/{'spaces/' if kind == 'space' else ''}{repo_id}"
+            key = f"spaces/{repo_id}" if kind == "space" else repo_id
+            if key in server.repos:
+                raise _Error(409, None, f"You already created this {kind} repo", url=url)
+            repo = Repo(private=payload.get("visibility") == "private", sdk=payload.get("sdk"))
             repo.commit("main", {".gitattributes": GITATTRIBUTES}, "initial commit")
-            server.repos[repo_id] = repo
-            return 200, {}, json.dumps({"url": f"{server.url}/{repo_id}", "name": repo_id}).encode()
+            server.repos[key] = repo
+            return 200, {}, json.dumps({"url": url, "name": repo_id}).encode()
 
         @staticmethod
         def _validate_yaml(payload: dict) -> tuple[int, dict[str, str], bytes]:

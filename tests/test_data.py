@@ -75,7 +75,7 @@ def test_malformed_lines_name_file_and_line(tmp_path, content, line, message):
 
 def test_utf8_files_keep_their_characters(tmp_path):
     path = tmp_path / "utf8.label"
-    path.write_bytes("LOC:city Where is Zürich ?\n".encode("utf-8"))
+    path.write_bytes("LOC:city Where is Zürich ?\n".encode())
     assert read_label_file(path)[0].text == "Where is Zürich ?"
 
 
@@ -101,5 +101,9 @@ def test_the_split_of_the_reference_file_is_unchanged(trec_train_file):
     """The redesign kept the 80/10/10 split of seed 42: pinned by the first test questions and the split sizes."""
     data = load_splits(train_file=trec_train_file)
     assert [len(data[split]) for split in ("train", "validation", "test")] == [4366, 539, 547]
-    assert data["test"]["text"][:3] == ["What is the oldest profession ?", "When was Ozzy Osbourne born ?", "Who killed Gandhi ?"]
+    assert data["test"]["text"][:3] == [
+        "What is the oldest profession ?",
+        "When was Ozzy Osbourne born ?",
+        "Who killed Gandhi ?",
+    ]
     assert load_label_file(trec_train_file)["text"] == [row.text for row in read_label_file(trec_train_file)]

@@ -8,4 +8,12 @@ from .errors import DataError
 from .loading import FILE_FORMATS, is_multi_label, label_names, load_splits, read_data_file
 from .splitting import stratified_split
 
-__all__ = ["DataError", "FILE_FORMATS", "is_multi_label", "label_names", "load_splits", "read_data_file", "stratified_split"]
+__all__ = [
+    "DataError",
+    "FILE_FORMATS",
+    "is_multi_label",
+    "label_names",
+    "load_splits",
+    "read_data_file",
+    "stratified_split",
+]

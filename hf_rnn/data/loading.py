@@ -79,7 +79,9 @@ def read_data_file(path: str | os.PathLike) -> RawSplit:
         rows = getattr(Dataset, f"from_{reader}")(path, **options)
     except Exception as error:  # pyarrow and pandas parse errors: one line naming the file
         reason = " ".join(str(error).split())[:300]
-        raise DataError(f"{path}: cannot be read as {extension[1:].upper()} ({type(error).__name__}: {reason})") from None
+        raise DataError(
+            f"{path}: cannot be read as {extension[1:].upper()} ({type(error).__name__}: {reason})"
+        ) from None
     if len(rows) == 0:
         raise DataError(f"{path}: holds no rows.")
     if extension in (".csv", ".tsv"):
@@ -160,7 +162,7 @@ def _class_label(feature: Any) -> tuple[ClassLabel | None, bool]:
 
 
 def _as_names(raw: RawSplit, column: str, multi_label: bool) -> list[Any]:
-    """The labels of every row as names (lists of names for multi-label rows); ids of a `ClassLabel` turned to names."""
+    """The label of every row as a name (a list of names for multi-label rows); `ClassLabel` ids become names."""
     feature = raw.rows.features[column]
     class_label, is_sequence = _class_label(feature)
     values = raw.rows[column]
@@ -321,7 +323,9 @@ def load_splits(
     if columns_used is not None:
         columns_used.update(text_column_names=text_columns, label_column_name=label_column)
     multi = _is_multi_label(train, label_column, multi_label)
-    if multi and any(path is not None and trec.is_label_file(path) for path in (train_file, validation_file, test_file)):
+    if multi and any(
+        path is not None and trec.is_label_file(path) for path in (train_file, validation_file, test_file)
+    ):
         raise DataError(f"{train.source}: Li & Roth label files hold one label per question; drop --multi_label.")
 
     stratify_column = trec.STRATIFY_COLUMN if trec_train else None
@@ -333,6 +337,15 @@ def load_splits(
             normalised[split], label_names = normalise(
                 raw[split], text_columns, text_column_delimiter, label_column, multi, label_names, extra
             )
+    seen = {label for row in normalised["train"]["label"] for label in (row if multi else [row])}
+    for split in ("validation", "test"):  # a label never trained on would be scored as wrong, silently
+        for row, value in enumerate(normalised[split]["label"] if split in normalised else []):
+            unseen = sorted(set(value if multi else [value]) - seen)
+            if unseen:
+                raise DataError(
+                    f"{raw[split].where(row)}: label {label_names[unseen[0]]!r} never occurs in the training data "
+                    f"({train.source}); a model cannot learn it there."
+                )
 
     missing = [split for split in ("validation", "test") if split not in normalised]
     if missing:
@@ -340,9 +353,9 @@ def load_splits(
         pool = normalised["train"]
         shares = {"validation": validation_fraction, "test": test_fraction}
         fractions = [1.0 - sum(shares[split] for split in missing), *(shares[split] for split in missing)]
-        keys = pool[stratify_column] if stratify_column else [
-            tuple(value) if multi else value for value in pool["label"]
-        ]
+        keys = (
+            pool[stratify_column] if stratify_column else [tuple(value) if multi else value for value in pool["label"]]
+        )
         parts = stratified_split(pool["text"], keys, fractions, split_seed)
         for split, indices in zip(["train", *missing], parts):
             if not indices:
@@ -354,8 +367,9 @@ def load_splits(
             normalised[split] = pool.select(indices)
     return DatasetDict(
         {
-            split: normalised[split].remove_columns([name for name in normalised[split].column_names
-                                                     if name not in ("text", "label")])
+            split: normalised[split].remove_columns(
+                [name for name in normalised[split].column_names if name not in ("text", "label")]
+            )
             for split in SPLITS
         }
     )
@@ -374,5 +388,3 @@ def is_multi_label(dataset: Dataset | DatasetDict) -> bool:
     if isinstance(dataset, DatasetDict):
         dataset = dataset["train"]
     return _class_label(dataset.features["label"])[1]
-
-
