@@ -22,6 +22,10 @@ reported as a median, so that a load shared by both sides affects both alike. On
   batch size.
 - `profiling`: where a training step's time goes, and the LSTM layer against the time of its own matrix products.
 - `threads`: 1 thread against all cores, for training steps, inference and a long-sequence step.
+- `serving` (with `--serving_model DIR`, optionally `--serving_teacher DIR`): one CPU thread, teacher (PyTorch) against
+  the student in PyTorch, ONNX fp32 and ONNX int8: texts per second at batch sizes 1 and 64, latency p50 and p99.
+
+`--sections serving` (any comma-separated subset) runs only the sections named.
 
 `arguments` holds the options and the plan of each section, `measure` the timing helpers, `run` the orchestration
 (device and precision, sections, output files) and `report` the Markdown writer.

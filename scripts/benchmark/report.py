@@ -53,25 +53,34 @@ def header(report: dict) -> list[str]:
 
 
 def targets(report: dict) -> list[str]:
+    """The targets of the sections run (a section left out by `--sections` has none here)."""
     rows = [
         (f"training {arch}: Trainer / plain loop >= 0.9", f"{row['ratio']:.3f}x", verdict(row["ratio"] >= 0.9))
-        for arch, row in report["training"].items()
+        for arch, row in report.get("training", {}).items()
     ]
-    for arch, row in report["inference"].items():
+    for arch, row in report.get("inference", {}).items():
         ratio, largest = row["pipeline_ratio_largest_batch"], max(map(int, row["throughput"]))
         rows.append(
             (f"inference {arch}: pipeline / tokenizer+model at batch size {largest} >= 0.8", f"{ratio:.3f}x",
              verdict(ratio >= 0.8))
         )  # fmt: skip
-    slope = report["scaling"]["time_slope_long"]
-    rows.append(
-        ("scaling: time per example grows linearly with length (log-log slope 0.8-1.2, length >= 256)", f"{slope:.2f}",
-         verdict(0.8 <= slope <= 1.2))
-    )  # fmt: skip
-    return section("## Targets", table(("target", "measured", "verdict"), rows))
+    if "scaling" in report:
+        slope = report["scaling"]["time_slope_long"]
+        rows.append(
+            ("scaling: time per example grows linearly with length (log-log slope 0.8-1.2, length >= 256)",
+             f"{slope:.2f}", verdict(0.8 <= slope <= 1.2))
+        )  # fmt: skip
+    ratios = [row["over_teacher"]["64"] for name, row in report.get("serving", {}).get("rows", {}).items()
+              if name != "teacher" and "over_teacher" in row]  # fmt: skip
+    if ratios:
+        rows.append(("serving: best student / teacher at batch size 64 >= 100x", f"{max(ratios):.1f}x",
+                     verdict(max(ratios) >= 100)))  # fmt: skip
+    return section("## Targets", table(("target", "measured", "verdict"), rows)) if rows else []
 
 
 def training(report: dict) -> list[str]:
+    if "training" not in report:
+        return []
     train = report["training"]
     explanation = (
         "Both sides: the same model class and initial weights, `torch.optim.AdamW` as the Trainer builds it "
@@ -94,6 +103,8 @@ def training(report: dict) -> list[str]:
 
 
 def inference(report: dict) -> list[str]:
+    if "inference" not in report:
+        return []
     lines = ["## Inference (questions per second)", ""]
     columns = ("batch size", "raw model", "tokenizer + model", "pipeline", "`hf_rnn.inference.predict`",
                "pipeline / tokenizer+model", "pipeline cost beyond tokenizer+model, us per question")  # fmt: skip
@@ -112,6 +123,8 @@ def inference(report: dict) -> list[str]:
 
 
 def scaling(report: dict) -> list[str]:
+    if "scaling" not in report:
+        return []
     result = report["scaling"]
     rows = [
         (row["batch_size"], row["length"], f"{row['ms_per_example']:.3f}", f"{row['us_per_token']:.2f}",
@@ -130,6 +143,8 @@ def scaling(report: dict) -> list[str]:
 
 
 def profiling(report: dict) -> list[str]:
+    if "profile" not in report:
+        return []
     prof = report["profile"]
     phases = ", ".join(f"{name} {100 * share:.0f}%" for name, share in prof["phase_share"].items())
     operators = table(
@@ -160,6 +175,8 @@ def profiling(report: dict) -> list[str]:
 
 
 def threads(report: dict) -> list[str]:
+    if "threads" not in report:
+        return []
     result = report["threads"]
     cores = result["cores"]
     rows = [
@@ -172,13 +189,43 @@ def threads(report: dict) -> list[str]:
     return section(f"## Threads (1 against {cores}, alternating, LSTM)", table(columns, rows), default)
 
 
+def serving(report: dict) -> list[str]:
+    result = report.get("serving")
+    if result is None:
+        return []
+    if "skipped" in result:
+        return section("## Serving", f"Not measured: {result['skipped']}.")
+    sizes = result["batch_sizes"]
+    columns = ("model", "size MB", "validation acc", *(f"texts/s, batch {size}" for size in sizes),
+               "latency p50 ms", "latency p99 ms", *(f"x teacher, batch {size}" for size in sizes))  # fmt: skip
+    rows = []
+    for row in result["rows"].values():
+        if "skipped" in row:
+            rows.append((row["description"], f"skipped: {row['skipped']}", *["-"] * (len(columns) - 2)))
+            continue
+        accuracy = row["validation_accuracy"]
+        ratios = row.get("over_teacher", {})
+        rows.append(
+            (row["description"], f"{row['size_mb']:.1f}", "-" if accuracy is None else f"{100 * accuracy:.2f}",
+             *(f"{row['texts_per_second'][str(size)]:.0f}" for size in sizes), f"{row['latency_ms']['p50']:.2f}",
+             f"{row['latency_ms']['p99']:.2f}", *(f"{ratios[str(size)]:.1f}" if ratios else "-" for size in sizes))
+        )  # fmt: skip
+    explanation = (
+        f"One CPU thread (torch, ONNX Runtime and the tokenizer), the {result['texts']} validation questions in file "
+        f"order, tokenizer + model; texts per second: median of {result['repeats']} passes, the rows taking turns; "
+        "latency: every batch-1 call of those passes, tokenization included. ONNX rows: the student exported by "
+        "`hf_rnn.export.export_onnx`. Validation accuracy where the model's labels are the data's."
+    )
+    return section("## Serving (one CPU thread, same run)", explanation, table(columns, rows))
+
+
 def footer(report: dict) -> list[str]:
     sections = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in report["section_seconds"].items())
     load = numbers(report["machine"]["load_average_at_end"])
     return [f"Benchmark time: {report['seconds']:.0f} s ({sections}); load average at the end {load}.", ""]
 
 
-SECTIONS = (header, targets, training, inference, scaling, profiling, threads, footer)
+SECTIONS = (header, targets, training, inference, scaling, profiling, threads, serving, footer)
 
 
 def markdown(report: dict) -> str:

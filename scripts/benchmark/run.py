@@ -23,6 +23,7 @@ from scripts.benchmark.inference import bench_inference
 from scripts.benchmark.profiling import bench_profile
 from scripts.benchmark.report import markdown
 from scripts.benchmark.scaling import bench_scaling
+from scripts.benchmark.serving import bench_serving
 from scripts.benchmark.threads import bench_threads
 from scripts.benchmark.training import bench_training, training_arguments
 
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(BenchmarkArguments, prog="python -m scripts.benchmark")
     (bench,) = parser.parse_args_into_dataclasses(args=argv)
+    chosen = bench.section_names()
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
     import datasets
@@ -109,8 +111,10 @@ def main(argv: list[str] | None = None) -> dict:
             "scaling": lambda: bench_scaling(bench, plan, run, data_args, device),
             "profile": lambda: bench_profile(bench, plan, run, data_args, device),
             "threads": lambda: bench_threads(bench, plan, run, data_args, device),
+            "serving": lambda: bench_serving(bench, plan, run, data_args, device),
         }
-        for name, section in sections.items():
+        for name in chosen:
+            section = sections[name]
             begin = time.perf_counter()
             report[name] = section()
             report["section_seconds"][name] = time.perf_counter() - begin
