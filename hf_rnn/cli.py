@@ -188,6 +188,22 @@ def demo_command(argv: Sequence[str]) -> None:
     serve(args.model_name_or_path, args.server_port, args.server_name, args.share, args.title, args.num_threads)
 
 
+def compact_command(argv: Sequence[str]) -> None:
+    from .compact import compact_model
+
+    (args,) = parse((arguments.CompactArguments,), argv, "hf-rnn compact")
+    _print_json(
+        compact_model(
+            args.model_name_or_path,
+            args.output_dir,
+            pca_dims=args.pca_dims,
+            embedding_dtype=args.embedding_dtype,
+            prune_vocabulary_to=args.prune_vocabulary_to,
+            pca_basis=args.pca_basis,
+        )
+    )
+
+
 def card_command(argv: Sequence[str]) -> None:
     from .model_card import regenerate_model_card
 
@@ -207,7 +223,7 @@ def teacher_command(argv: Sequence[str]) -> None:
     data = data_args.load_splits()
     result, teacher = {}, teacher_args.model_name_or_path
     with contextlib.redirect_stdout(sys.stderr):
-        if teacher_args.do_train:
+        if teacher_args.fine_tune:
             result = _scores(train_teacher(teacher, training_args, data))
             teacher = training_args.output_dir
         if teacher_args.soft_labels_file is not None:
@@ -250,6 +266,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {
     "teacher": teacher_command,
     "export": export_command,
     "demo": demo_command,
+    "compact": compact_command,
 }
 
 

@@ -5,6 +5,7 @@ folder holding checkpoints is resumed only by the run that wrote them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -25,10 +26,17 @@ _RESUMABLE_CHANGES = {"train_file", "validation_file", "test_file", "dataset_nam
 
 
 def check_output_dir(output_dir: str) -> None:
-    """Create `output_dir` if needed and check that files can be written there, before anything is trained."""
+    """
+    Check that files can be written to `output_dir`, before anything is trained: in it if it exists, else in the
+    nearest folder above it that exists (where it will be created). Nothing is left behind.
+    """
+    existing = os.path.abspath(output_dir)
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ArgumentError(f"--output_dir {output_dir}: {existing} is not a folder.")
     try:
-        os.makedirs(output_dir, exist_ok=True)
-        with tempfile.TemporaryFile(dir=output_dir):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
         raise ArgumentError(f"--output_dir {output_dir}: cannot write there ({error.strerror or error}).") from None
@@ -100,8 +108,14 @@ def check_same_run(output_dir: str, fingerprint: dict[str, Any]) -> None:
 
 
 def write_run_fingerprint(output_dir: str, fingerprint: dict[str, Any]) -> None:
-    """Keep the fingerprint of the run in `output_dir` (atomically)."""
+    """Keep the fingerprint of the run in `output_dir` (atomically), creating the folder if needed."""
+    os.makedirs(output_dir, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=output_dir, prefix=".fingerprint-")
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        json.dump(fingerprint, file, indent=2)
-    os.replace(temporary, os.path.join(output_dir, FINGERPRINT_FILENAME))
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(fingerprint, file, indent=2)
+        os.replace(temporary, os.path.join(output_dir, FINGERPRINT_FILENAME))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
+import time
+import zipfile
 from typing import Any
 
 import torch
@@ -107,10 +111,12 @@ def last_complete_checkpoint(output_dir: str) -> str | None:
 
     The Trainer writes `trainer_state.json` last, so a checkpoint without a readable one was cut short (a kill during
     the save) and is skipped with a warning; transformers' `get_last_checkpoint` would pick it and fail or, worse,
-    restart from step 0 with its weights.
+    restart from step 0 with its weights. So is one whose `model.safetensors` is shorter than its header says, or
+    whose `.pt`/`.pth` files (optimizer, scheduler, random state) are not whole zip archives: files cut short after
+    the save (a crash before they reached the disk), which resuming could not read.
     """
     steps = []
-    for name in os.listdir(output_dir):
+    for name in os.listdir(output_dir) if os.path.isdir(output_dir) else ():
         match = re.fullmatch(r"checkpoint-(\d+)", name)
         if match and os.path.isdir(os.path.join(output_dir, name)):
             steps.append(int(match.group(1)))
@@ -128,13 +134,19 @@ def last_complete_checkpoint(output_dir: str) -> str | None:
         except (OSError, ValueError) as error:
             logger.warning("Skipping %s: %s cannot be read (%s).", path, weights, " ".join(str(error).split())[:200])
             continue
+        # optimizer.pt, scheduler.pt, rng_state*.pth: `torch.save` zip archives, whose directory is at the end
+        cut = sorted(name for name in os.listdir(path) if name.endswith((".pt", ".pth"))
+                     and not zipfile.is_zipfile(os.path.join(path, name)))  # fmt: skip
+        if cut:
+            logger.warning("Skipping %s: %s cannot be read (cut short).", path, os.path.join(path, cut[0]))
+            continue
         return path
     return None
 
 
 def remove_checkpoints(output_dir: str) -> None:
     """Delete the `checkpoint-N` folders of `output_dir` (a run that starts over)."""
-    for name in os.listdir(output_dir):
+    for name in os.listdir(output_dir) if os.path.isdir(output_dir) else ():
         if re.fullmatch(r"checkpoint-\d+", name):
             shutil.rmtree(os.path.join(output_dir, name), ignore_errors=True)
 
@@ -146,6 +158,14 @@ def _tensor_bytes_end(path: str) -> int:
         header = json.loads(handle.read(header_length))
     ends = [entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"]
     return 8 + header_length + max(ends, default=0)
+
+
+#: Prefix of the staging folder of `save_final_model` inside the output folder.
+STAGING_PREFIX = ".incomplete-"
+#: Test hook: with `HF_RNN_TEST_PAUSE_FINAL_SAVE=N`, `save_final_model` says so on stderr and sleeps (for a test to
+#: kill it) once N files are moved in: -1 before `INCOMPLETE_MARKER` is created, 0 right after, N >= the number of
+#: files after the last move (before the marker is removed).
+PAUSE_ENV = "HF_RNN_TEST_PAUSE_FINAL_SAVE"
 
 
 def save_final_model(
@@ -167,7 +187,10 @@ def save_final_model(
         with tempfile.TemporaryDirectory() as scratch:  # the other ranks take part in the save, writing nothing
             trainer.save_model(scratch)
         return
-    staging = tempfile.mkdtemp(prefix=".incomplete-", dir=output_dir)
+    for name in os.listdir(output_dir):  # staging folders of saves that were killed
+        if name.startswith(STAGING_PREFIX) and os.path.isdir(os.path.join(output_dir, name)):
+            shutil.rmtree(os.path.join(output_dir, name), ignore_errors=True)
+    staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=output_dir)
     marker = os.path.join(output_dir, INCOMPLETE_MARKER)
     try:
         trainer.save_model(staging)
@@ -178,13 +201,32 @@ def save_final_model(
         _write_json(os.path.join(staging, "training_config.json"), run_config)
         trainer.state.save_to_json(os.path.join(staging, "trainer_state.json"))
         trainer.write_model_card(directory=staging, **card)
-        with open(marker, "w", encoding="utf-8") as handle:
-            handle.write("The final save of this folder did not finish; run the training command again.\n")
-        for name in sorted(os.listdir(staging), key=lambda name: name == CONFIG_NAME):
+        names = sorted(os.listdir(staging), key=lambda name: name == CONFIG_NAME)
+        _pause_for_tests(-1, len(names))
+        if not os.path.exists(marker):  # a marker left by an interrupted save stays until this one is done
+            try:
+                with open(marker, "w", encoding="utf-8") as handle:
+                    handle.write("The final save of this folder did not finish; run the training command again.\n")
+            except OSError:  # e.g. a full disk: nothing was moved yet, the folder is still the previous model
+                with contextlib.suppress(OSError):
+                    os.remove(marker)
+                raise
+        _pause_for_tests(0, len(names))
+        for moved, name in enumerate(names, start=1):
             os.replace(os.path.join(staging, name), os.path.join(output_dir, name))
+            _pause_for_tests(moved, len(names))
         os.remove(marker)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _pause_for_tests(moved: int, total: int) -> None:
+    """The test hook of `PAUSE_ENV`: report on stderr and sleep at the chosen point of the final save."""
+    value = os.environ.get(PAUSE_ENV)
+    if value is None or moved != min(int(value), total):
+        return
+    print(f"{PAUSE_ENV}: paused with {moved} of {total} files moved", file=sys.stderr, flush=True)
+    time.sleep(3600)
 
 
 def _write_json(path: str, content: dict[str, Any]) -> None:

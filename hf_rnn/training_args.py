@@ -369,7 +369,7 @@ class TeacherArguments:
     model_name_or_path: str = field(
         metadata={"help": "Transformers encoder to fine-tune (e.g. a MiniLM directory), or a fine-tuned teacher."}
     )
-    do_train: bool = field(default=True, metadata={"help": "Fine-tune (false: only write soft labels of a teacher)."})
+    fine_tune: bool = field(default=True, metadata={"help": "Fine-tune (false: only write soft labels of a teacher)."})
     soft_labels_file: str | None = field(
         default=None,
         metadata={"help": "Also write the teacher's soft labels of the training texts (and copies) to this parquet."},
@@ -379,8 +379,8 @@ class TeacherArguments:
 
     def __post_init__(self) -> None:
         _require(self.soft_label_copies >= 0, "soft_label_copies", "0 or more", self.soft_label_copies)
-        if not self.do_train and self.soft_labels_file is None:
-            raise ArgumentError("--do_train false does nothing without --soft_labels_file.")
+        if not self.fine_tune and self.soft_labels_file is None:
+            raise ArgumentError("--fine_tune false does nothing without --soft_labels_file.")
 
 
 @dataclass
@@ -428,3 +428,35 @@ class DemoArguments:
             self.server_port is None or 0 < self.server_port < 65536, "server_port", "in 1..65535", self.server_port
         )
         _require(self.num_threads is None or self.num_threads >= 1, "num_threads", "at least 1", self.num_threads)
+
+
+@dataclass
+class CompactArguments:
+    """Options of `hf-rnn compact` (see `hf_rnn.compact`)."""
+
+    model_name_or_path: str = field(metadata={"help": "Saved model directory (written by `hf-rnn train`)."})
+    output_dir: str = field(metadata={"help": "Where to write the smaller model directory."})
+    pca_dims: int = field(
+        default=128, metadata={"help": "Embedding width after PCA, folded into the first layer (0: no PCA)."}
+    )
+    pca_basis: str = field(
+        default="first_layer",
+        metadata={
+            "help": "PCA of what the first layer computes from the embeddings (loses least) or of the embeddings.",
+            "choices": ["first_layer", "embeddings"],
+        },
+    )
+    embedding_dtype: str = field(
+        default="float16",
+        metadata={"help": "How the file stores the embedding matrix (computed in float32).",
+                  "choices": ["float16", "bfloat16", "float32"]},
+    )  # fmt: skip
+    prune_vocabulary_to: str | None = field(
+        default=None,
+        metadata={"help": "Keep only the tokens this file of real text reaches (data file or lines; none: all)."},
+    )
+
+    def __post_init__(self) -> None:
+        _require(self.pca_dims >= 0, "pca_dims", "0 or more", self.pca_dims)
+        if self.prune_vocabulary_to is not None and self.prune_vocabulary_to.strip().lower() in ("", "none"):
+            self.prune_vocabulary_to = None

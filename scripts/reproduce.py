@@ -68,6 +68,10 @@ class ReproduceArguments:
     baselines: bool = field(default=True, metadata={"help": "Also run the TF-IDF+SVM and plain PyTorch baselines."})
     output_dir: str = field(default="results", metadata={"help": "Where the tables go."})
     tag: str = field(default="", metadata={"help": "Suffix of the output file names (for variants)."})
+    keep_models: str | None = field(
+        default=None,
+        metadata={"help": "With --recipes: copy each recipe's trained model folders (no checkpoints) into this folder."},
+    )
     recipes: str = field(
         default="",
         metadata={"help": "Comma-separated `hf-rnn train` JSON configurations: make the recipe table "
@@ -225,6 +229,9 @@ def reproduce_recipes(args: ReproduceArguments, seeds: list[int], command: str, 
         with tempfile.TemporaryDirectory() as scratch:
             rows[Path(recipe).stem] = run_recipe(recipe, seeds, scratch, extra, args.teacher_dir,
                                                  args.throughput_repeats)  # fmt: skip
+            if args.keep_models is not None:
+                for folder in Path(scratch).iterdir():
+                    shutil.copytree(folder, Path(args.keep_models) / folder.name, dirs_exist_ok=True)
     report = {
         "command": command, "run_options": extra, "seeds": seeds, "rows": rows,
         "teacher": {"dir": args.teacher_dir, "size_mb": model_size_mb(args.teacher_dir)} if args.teacher_dir else None,

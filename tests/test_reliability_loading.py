@@ -155,10 +155,10 @@ def test_unknown_model_type_with_auto_map_is_refused_without_running_it(model_co
         load_classifier(model_copy)
     command = [sys.executable, "-m", "hf_rnn.cli", "predict", "--model_name_or_path", str(model_copy), "What is DNA ?"]
     result = subprocess.run(command, check=False, env=subprocess_env(), capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0 and result.stdout == ""
-    assert (
-        f"ModelLoadError: {model_copy / 'config.json'}: model_type 'evil_rnn'"
-        in result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"hf-rnn predict: error: {model_copy / 'config.json'}: model_type 'evil_rnn' is not an hf_rnn model "
+        "(expected one of hf_gru, hf_lstm, hf_rnn); code shipped with a model (auto_map) is never run."
     )
     assert not marker.exists()
 

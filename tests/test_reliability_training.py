@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from hf_rnn.inference import ModelLoadError, load_classifier
 from hf_rnn.trainer import last_complete_checkpoint
@@ -153,6 +153,7 @@ def test_run_killed_mid_epoch_resumes_to_the_same_weights_and_metrics(reference_
 def test_incomplete_checkpoints_are_never_resumed_from(tmp_path):
     (tmp_path / "checkpoint-7").mkdir()
     (tmp_path / "checkpoint-7" / "trainer_state.json").write_text(json.dumps({"global_step": 7}))
+    save_file({"weight": torch.zeros(4)}, tmp_path / "checkpoint-7" / "model.safetensors")
     (tmp_path / "checkpoint-14").mkdir()
     (tmp_path / "checkpoint-14" / "trainer_state.json").write_text('{"global_step": 1')  # cut short while written
     (tmp_path / "checkpoint-21").mkdir()  # cut short before trainer_state.json
