@@ -141,14 +141,14 @@ def read_stdin_lines() -> list[str]:
 
 
 def predict_command(argv: Sequence[str]) -> None:
-    from .inference import load_classifier, predict, validate_questions
+    from .inference import load_classifier, predict, validate_texts
     from .threads import configure_threads
 
     def add_texts(parser: HfArgumentParser) -> None:
         parser.add_argument("texts", nargs="*", help="Texts to classify (none: one per line on stdin).")
 
     args, rest = parse((arguments.PredictArguments,), argv, "hf-rnn predict", add_texts)
-    texts = validate_questions(rest.texts or read_stdin_lines())  # arguments that are not UTF-8: decoded as files are
+    texts = validate_texts(rest.texts or read_stdin_lines())  # arguments that are not UTF-8: decoded as files are
     configure_threads(args.num_threads)
     model, tokenizer = load_classifier(args.model_name_or_path)
     for text, answer in zip(texts, predict(model, tokenizer, texts, batch_size=args.batch_size, top_k=args.top_k)):
