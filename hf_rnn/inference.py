@@ -1,4 +1,4 @@
-"""Loading saved classifiers and scoring questions and label files with them (no Trainer needed)."""
+"""Loading saved classifiers and scoring texts and data files with them (no Trainer needed)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME
 from . import ARCHITECTURES
 from .data import DataError, trec
 from .data.loading import RawSplit, normalise, read_data_file, read_dataset
-from .metrics import classification_metrics, multi_hot, sigmoid
+from .metrics import classification_metrics, multi_hot
 from .onnx_model import ONNX_FILENAME, OnnxClassifier, is_onnx_dir
 from .optional import MissingExtraError
 
@@ -173,17 +173,17 @@ def _looks_local(source: str) -> bool:
     return source.count("/") > 1 or "\\" in source or os.path.exists(source)
 
 
-def validate_questions(questions: Iterable[str]) -> list[str]:
-    """Return `questions` as a list, raising `TypeError` for anything but an iterable of strings."""
-    if isinstance(questions, (str, bytes)):
-        raise TypeError(f"expected a list of questions, got a single {type(questions).__name__}; wrap it in a list.")
-    if not isinstance(questions, Iterable):
-        raise TypeError(f"expected a list of questions (str), got {type(questions).__name__}.")
-    checked = list(questions)
-    for index, question in enumerate(checked):
-        if not isinstance(question, str):
-            raise TypeError(f"question {index} is {type(question).__name__}, expected str.")
-    return [_encodable(question) for question in checked]
+def validate_texts(texts: Iterable[str]) -> list[str]:
+    """Return `texts` as a list, raising `TypeError` for anything but an iterable of strings."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"expected a list of texts, got a single {type(texts).__name__}; wrap it in a list.")
+    if not isinstance(texts, Iterable):
+        raise TypeError(f"expected a list of texts (str), got {type(texts).__name__}.")
+    checked = list(texts)
+    for index, text in enumerate(checked):
+        if not isinstance(text, str):
+            raise TypeError(f"text {index} is {type(text).__name__}, expected str.")
+    return [_encodable(text) for text in checked]
 
 
 def _encodable(text: str) -> str:
@@ -211,9 +211,9 @@ _ENCODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _ENCODERS_LOCK = threading.Lock()
 
 
-def _token_ids(tokenizer: PreTrainedTokenizerBase, questions: list[str]) -> list[list[int]]:
+def _token_ids(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> list[list[int]]:
     """
-    Untruncated token ids of each question, computed without touching the tokenizer's shared settings.
+    Untruncated token ids of each text, computed without touching the tokenizer's shared settings.
 
     A fast tokenizer keeps truncation and padding as state of its Rust backend, which every `__call__` sets: a call
     without truncation from one thread switches it off under another thread's call with `truncation=True` (a
@@ -221,7 +221,7 @@ def _token_ids(tokenizer: PreTrainedTokenizerBase, questions: list[str]) -> list
     made once per tokenizer (again if its vocabulary grows), with truncation and padding off.
     """
     if not tokenizer.is_fast:
-        return tokenizer(questions, truncation=False, verbose=False)["input_ids"]
+        return tokenizer(texts, truncation=False, verbose=False)["input_ids"]
     with _ENCODERS_LOCK:
         size, encoder = _ENCODERS.get(tokenizer, (None, None))
         if size != len(tokenizer):
@@ -229,47 +229,47 @@ def _token_ids(tokenizer: PreTrainedTokenizerBase, questions: list[str]) -> list
             encoder.no_truncation()
             encoder.no_padding()
             _ENCODERS[tokenizer] = (len(tokenizer), encoder)
-    return [encoding.ids for encoding in encoder.encode_batch(questions)]
+    return [encoding.ids for encoding in encoder.encode_batch(texts)]
 
 
 def predict_proba(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    questions: Iterable[str],
+    texts: Iterable[str],
     batch_size: int = 64,
     max_length: int | None = None,
 ) -> np.ndarray:
     """
-    Class probabilities of each question, in input order.
+    Class probabilities of each text, in input order.
 
     Questions are batched by length (less padding) and truncated to `max_length` tokens (default: the tokenizer's
-    `model_max_length`), with a warning naming how many were cut. Any string is a valid question, the empty one
-    included; the answer for a question does not depend on the others (up to float rounding, below 1e-6). Safe to
+    `model_max_length`), with a warning naming how many were cut. Any string is a valid text, the empty one
+    included; the answer for a text does not depend on the others (up to float rounding, below 1e-6). Safe to
     call from several threads at once on one model and tokenizer.
 
     Returns:
-        `np.ndarray` of shape `(len(questions), num_labels)`: softmax rows summing to 1, or for a multi-label model
+        `np.ndarray` of shape `(len(texts), num_labels)`: softmax rows summing to 1, or for a multi-label model
         the sigmoid of each label.
     """
-    questions = validate_questions(questions)
+    texts = validate_texts(texts)
     max_length = tokenizer.model_max_length if max_length is None else max_length
     if max_length < 1:
         raise ValueError(f"max_length must be at least 1, got {max_length}.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    encoded = _token_ids(tokenizer, questions)
+    encoded = _token_ids(tokenizer, texts)
     too_long = [index for index, ids in enumerate(encoded) if len(ids) > max_length]
     if too_long:
         shown = ", ".join(map(str, too_long[:5])) + (", ..." if len(too_long) > 5 else "")
         warnings.warn(
-            f"{len(too_long)} question(s) longer than {max_length} tokens were truncated to {max_length} tokens "
-            f"(question index {shown}).",
+            f"{len(too_long)} text(s) longer than {max_length} tokens were truncated to {max_length} tokens "
+            f"(text index {shown}).",
             stacklevel=2,
         )
     multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
     scores = torch.sigmoid if multi_label else lambda logits: torch.softmax(logits, dim=-1)
-    order = sorted(range(len(questions)), key=lambda index: len(encoded[index]))
-    probabilities = np.zeros((len(questions), model.config.num_labels), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda index: len(encoded[index]))
+    probabilities = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     device = model.device  # an `OnnxClassifier` (exported model) is on the CPU and takes the same call
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
@@ -285,21 +285,21 @@ def predict_proba(
 def predict(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    questions: Iterable[str],
+    texts: Iterable[str],
     batch_size: int = 64,
     max_length: int | None = None,
     top_k: int | None = None,
 ) -> list[dict[str, object]] | list[list[dict[str, object]]]:
     """
-    The most probable label of each question, with its probability: `[{"label": ..., "score": ...}, ...]`. For a
-    multi-label model, each question gets the list of every label whose probability reaches the config's
-    `multi_label_threshold`, most probable first. With `top_k`, each question gets the list of its `top_k` most
+    The most probable label of each text, with its probability: `[{"label": ..., "score": ...}, ...]`. For a
+    multi-label model, each text gets the list of every label whose probability reaches the config's
+    `multi_label_threshold`, most probable first. With `top_k`, each text gets the list of its `top_k` most
     probable labels (all of them if there are fewer), most probable first, as `pipeline(..., top_k=K)` gives.
     `max_length` and the truncation warning are those of [`predict_proba`].
     """
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be at least 1, got {top_k}.")
-    probabilities = predict_proba(model, tokenizer, questions, batch_size=batch_size, max_length=max_length)
+    probabilities = predict_proba(model, tokenizer, texts, batch_size=batch_size, max_length=max_length)
     if top_k is not None:
         return [
             [
@@ -378,7 +378,11 @@ def evaluate_split(
 
 
 def evaluate_file(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, path: str | os.PathLike, batch_size: int = 64, **columns
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    path: str | os.PathLike,
+    batch_size: int = 64,
+    **columns,
 ) -> dict[str, object]:
     """Score a data file of any supported format (`evaluate_split`); `columns` as there."""
     return evaluate_split(model, tokenizer, read_data_file(path), batch_size=batch_size, **columns)

@@ -30,7 +30,7 @@ def train_tokenizer(
     to `model_max_length` when asked to.
 
     Args:
-        texts (`Iterable[str]`): Training questions.
+        texts (`Iterable[str]`): The training texts.
         tokenizer_type (`str`, *optional*, defaults to `"word"`): `"word"` or `"wordpiece"`.
         vocab_size (`int`, *optional*, defaults to 8000): Largest vocabulary, special tokens included.
         min_frequency (`int`, *optional*, defaults to 1): Least number of occurrences for a word to get its own id.

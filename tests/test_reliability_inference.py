@@ -87,7 +87,7 @@ def assert_distributions(probabilities: np.ndarray, rows: int) -> None:
 def test_odd_questions_each_get_a_label_and_a_distribution_independent_of_the_batch(classifier):
     model, tokenizer = classifier
     questions = list(ODD_QUESTIONS.values())
-    with pytest.warns(UserWarning, match=rf"1 question\(s\) longer than {MAX_LENGTH} tokens were truncated"):
+    with pytest.warns(UserWarning, match=rf"1 text\(s\) longer than {MAX_LENGTH} tokens were truncated"):
         together = predict_proba(model, tokenizer, questions, batch_size=4)
     assert_distributions(together, len(questions))
     for index, question in enumerate(questions):
@@ -127,9 +127,9 @@ def test_long_question_is_truncated_to_a_configurable_max_length_with_a_warning(
         (42, TypeError, "got int"),
         ("What is DNA ?", TypeError, "single str; wrap it in a list"),
         (b"What is DNA ?", TypeError, "single bytes"),
-        ([None], TypeError, "question 0 is NoneType"),
-        (["What is DNA ?", 3.5], TypeError, "question 1 is float"),
-        (["What is DNA ?", b"x"], TypeError, "question 1 is bytes"),
+        ([None], TypeError, "text 0 is NoneType"),
+        (["What is DNA ?", 3.5], TypeError, "text 1 is float"),
+        (["What is DNA ?", b"x"], TypeError, "text 1 is bytes"),
     ],
 )
 def test_none_and_non_strings_get_a_clear_type_error(gru_classifier, questions, error, message):
