@@ -5,7 +5,8 @@ A directory written by `hf_rnn.training.train` holds the repo files (`REPO_FILES
 `auto_map`, the two code files, the tokenizer, the card, its two plots and `results.json`) and, beside them, local
 training metadata that is never pushed: `trainer_state.json`, `training_config.json`, the `*_results.json` metrics,
 `training_args.bin` (a pickle that needs `hf_rnn` to load) and the `checkpoint-*` folders. The card, its plots and
-`results.json` are rendered again, in a temporary folder, for the repo they are pushed to (they name that repo, never the
+`results.json` are rendered again, in a temporary folder, for the repo they are pushed to (they name that repo, never
+the
 local folder); a push never writes to the local directory. A multi-label model's card has an F1-per-label plot instead
 of the confusion matrix (`repo_files`).
 Nothing here runs unless a push is asked for, and `HF_HUB_OFFLINE` forbids it.
@@ -185,8 +186,8 @@ class HubTrainer(Trainer):
     `write_model_card` gathers the card data once the final model is scored (`hf_rnn.training.train` calls it) and
     keeps it as `card_data`. Saving never pushes (transformers' `save_model` pushes when `push_to_hub` is set, before
     the card exists); `train` pushes once, at the end. Only `hub_strategy="end"` is accepted: the other strategies
-    upload the output directory during training, checkpoint files and `training_args.bin` included. The repo is created when the Trainer is built, so a push that cannot
-    happen fails before training rather than after it.
+    upload the output directory during training, checkpoint files and `training_args.bin` included. The repo is created
+    when the Trainer is built, so a push that cannot happen fails before training rather than after it.
     """
 
     card_data: RecurrentModelCardData | None = None

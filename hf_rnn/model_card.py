@@ -318,7 +318,10 @@ class RecurrentModelCardData:
                 return f"train and validation split {1 - validation:.0%}/{validation:.0%} from `{source}`; " + (
                     f"test is `{files['test']}`"
                 )
-            return f"train and test split {1 - test:.0%}/{test:.0%} from `{source}`; validation is `{files['validation']}`"
+            return (
+                f"train and test split {1 - test:.0%}/{test:.0%} from `{source}`; "
+                f"validation is `{files['validation']}`"
+            )
         given = [f"{split} is `{files[split]}`" for split in ("validation", "test") if files[split]]
         if self.is_trec and cut == ["validation"]:
             text = (
@@ -747,7 +750,7 @@ def plot_per_label_f1(card_data: RecurrentModelCardData, path: str | os.PathLike
 
 
 def _write_atomically(path: Path, write: Callable[[str], None]) -> None:
-    """Call `write(temporary path)` beside `path`, then move the file into place: `path` is old or new, never partial."""
+    """Call `write(temporary path)` beside `path`, then move it into place: `path` is old or new, never partial."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:

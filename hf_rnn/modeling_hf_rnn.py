@@ -3,8 +3,9 @@
 The three families share every line of code but the recurrent layer they build. Padding, on either side, never reaches
 the pooled vector: the real tokens of each row are moved to the front, packed with `pack_padded_sequence`, and the
 outputs are put back in the caller's layout. When the forward is traced (`torch.export`, `torch.compile`, the ONNX
-exporters, `torch.jit.trace`) it takes a path without packing, host copy or data-dependent Python branch: each direction
-runs over the padded tensor, the right-to-left one over every row's real tokens reversed in place, with the same results.
+exporters, `torch.jit.trace`) it takes a path without packing, host copy or data-dependent Python branch: each
+direction runs over the padded tensor, the right-to-left one over every row's real tokens reversed in place, with the
+same results.
 
 This file travels to the Hub as remote code: it may import only `torch`, `transformers` and the configuration file.
 """
@@ -68,7 +69,7 @@ def _run_direction(layer: nn.RNNBase, inputs: torch.Tensor, suffix: str, trainin
 
 
 class AdditiveAttentionPooling(nn.Module):
-    """Additive (Bahdanau-style) attention over the outputs: `a = softmax(v^T tanh(W h_t + b))`, `pooled = sum_t a_t h_t`."""
+    """Additive (Bahdanau) attention over the outputs: `a = softmax(v^T tanh(W h_t + b))`, `pooled = sum_t a_t h_t`."""
 
     def __init__(self, input_size: int, attention_size: int):
         super().__init__()
@@ -272,7 +273,7 @@ class RecurrentModel(RecurrentPreTrainedModel):
             order, restore = _left_align(mask, lengths)
         else:
             # What the host must know comes over in one device-to-host copy (on a GPU, one sync per forward): the
-            # lengths, which `pack_padded_sequence` takes on the CPU, and whether any row has padding before a real token.
+            # lengths, which `pack_padded_sequence` takes on the CPU, and whether a row pads before a real token.
             unaligned = (mask[:, 1:] > mask[:, :-1]).any().unsqueeze(0)
             host = torch.cat([lengths, unaligned.to(lengths.dtype)]).cpu()
             host_lengths = host[:-1]

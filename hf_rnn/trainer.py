@@ -1,4 +1,4 @@
-"""The Trainer of hf_rnn: exact mid-epoch resume, balanced sampling, distillation loss, safe checkpoint and final files."""
+"""The Trainer of hf_rnn: exact mid-epoch resume, balanced sampling, distillation loss, safe checkpoints and saves."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from .hub import HubTrainer
 from .inference import INCOMPLETE_MARKER
 
 logger = logging.getLogger(__name__)
+
 
 class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
     """
@@ -195,8 +196,10 @@ def save_final_model(
     try:
         trainer.save_model(staging)
         for split in ("train", "eval", "test"):
-            _write_json(os.path.join(staging, f"{split}_results.json"),
-                        {key: value for key, value in metrics.items() if key.startswith(f"{split}_")})
+            _write_json(
+                os.path.join(staging, f"{split}_results.json"),
+                {key: value for key, value in metrics.items() if key.startswith(f"{split}_")},
+            )
         _write_json(os.path.join(staging, "all_results.json"), metrics)
         _write_json(os.path.join(staging, "training_config.json"), run_config)
         trainer.state.save_to_json(os.path.join(staging, "trainer_state.json"))

@@ -258,12 +258,16 @@ class RecurrentTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self) -> None:
-        _require(self.num_train_epochs > 0 or self.max_steps > 0, "num_train_epochs", "positive", self.num_train_epochs)
+        _require(
+            self.num_train_epochs > 0 or self.max_steps > 0, "num_train_epochs", "positive", self.num_train_epochs
+        )
         _require(math.isfinite(self.num_train_epochs), "num_train_epochs", "finite", self.num_train_epochs)
         _require(0 < self.learning_rate < math.inf, "learning_rate", "positive and finite", self.learning_rate)
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
             _require(getattr(self, name) >= 1, name, "at least 1", getattr(self, name))
-        _require(self.early_stopping_patience >= 0, "early_stopping_patience", "0 or more", self.early_stopping_patience)
+        _require(
+            self.early_stopping_patience >= 0, "early_stopping_patience", "0 or more", self.early_stopping_patience
+        )
         _require(self.num_threads is None or self.num_threads >= 1, "num_threads", "at least 1", self.num_threads)
         _require(self.eval_accumulation_steps is None or self.eval_accumulation_steps >= 1, "eval_accumulation_steps",
                  "at least 1", self.eval_accumulation_steps)  # fmt: skip
@@ -278,7 +282,9 @@ class RecurrentTrainingArguments(TrainingArguments):
         if self.teacher_soft_labels is not None and not os.path.isfile(self.teacher_soft_labels):
             raise ArgumentError(f"--teacher_soft_labels {self.teacher_soft_labels}: no such file.")
         if self.class_weights not in (None, "balanced") and not os.path.isfile(self.class_weights):
-            raise ArgumentError(f"--class_weights must be `balanced` or a JSON file; {self.class_weights}: no such file.")
+            raise ArgumentError(
+                f"--class_weights must be `balanced` or a JSON file; {self.class_weights}: no such file."
+            )
         #: Whether the best checkpoint is picked by a metric the user named (else by `--metric_name`, set in `train`).
         self.metric_for_best_model_given = self.metric_for_best_model is not None
         if not self.metric_for_best_model_given:
@@ -321,7 +327,9 @@ class EvaluateArguments(InferenceArguments):
     dataset_config_name: str | None = field(default=None, metadata={"help": "Configuration of --dataset_name."})
     split: str = field(default="test", metadata={"help": "Split of --dataset_name to score."})
     text_column_names: str | None = field(default=None, metadata={"help": "Text columns (default: as in training)."})
-    text_column_delimiter: str | None = field(default=None, metadata={"help": "Joins text columns (default: as in training)."})
+    text_column_delimiter: str | None = field(
+        default=None, metadata={"help": "Joins text columns (default: as in training)."}
+    )
     label_column_name: str | None = field(default=None, metadata={"help": "Label column (default: as in training)."})
 
     def __post_init__(self) -> None:

@@ -59,7 +59,7 @@ USED_MODEL_OPTIONS = (
 
 @dataclass
 class ComparisonArguments:
-    """Options of the comparison itself (model size, tokenizer and data: the package's `ModelArguments`/`DataArguments`)."""
+    """Options of the comparison itself (model, tokenizer and data: the package's `ModelArguments`/`DataArguments`)."""
 
     num_epochs: int = field(default=5, metadata={"help": "Training epochs of each model."})
     batch_size: int = field(default=32, metadata={"help": "Training batch size."})

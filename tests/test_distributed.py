@@ -33,9 +33,9 @@ def worker(output_dir: str) -> None:
     from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
     def parse():
-        return HfArgumentParser((ModelArguments, DataArguments, RecurrentTrainingArguments)).parse_args_into_dataclasses(
-            args=[*TRAIN_ARGS, "--output_dir", output_dir]
-        )
+        return HfArgumentParser(
+            (ModelArguments, DataArguments, RecurrentTrainingArguments)
+        ).parse_args_into_dataclasses(args=[*TRAIN_ARGS, "--output_dir", output_dir])
 
     model_args, data_args, training_args = parse()
     run = prepare_run(model_args, data_args, training_args)

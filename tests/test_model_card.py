@@ -401,15 +401,15 @@ def test_hub_dataset_card_has_a_valid_datasets_entry(csv_run, tmp_path):
         (
             {"dataset_name": "fancyzhx/ag_news", "test_file": "/data/t.csv"},
             (
-                "the splits of `fancyzhx/ag_news`, except: test is `t.csv`; a validation split the dataset lacks is cut "
-                "from its train split (validation 10%)"
+                "the splits of `fancyzhx/ag_news`, except: test is `t.csv`; a validation split the dataset lacks is "
+                "cut from its train split (validation 10%)"
             ),
         ),
         (
             {"dataset_name": "fancyzhx/ag_news", "train_file": "/data/a.csv"},
             (
-                "train is `a.csv`; validation and test from `fancyzhx/ag_news`, or cut from the training data where it "
-                "has no such split (validation 10%, test 10%)"
+                "train is `a.csv`; validation and test from `fancyzhx/ag_news`, or cut from the training data where "
+                "it has no such split (validation 10%, test 10%)"
             ),
         ),
     ],

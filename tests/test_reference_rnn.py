@@ -95,7 +95,7 @@ print("ran", round(loss, 6) > 0)
 
 
 def imported_modules(first: str, then: str) -> tuple[set[str], set[str]]:
-    """In a fresh interpreter: the names in `sys.modules` after importing `first`, and the names importing `then` adds."""
+    """In a fresh interpreter: the names in `sys.modules` after importing `first`, and those importing `then` adds."""
     script = (
         f"import json, sys\nimport {first}\nbefore = set(sys.modules)\nimport {then}\n"
         "print(json.dumps([sorted(before), sorted(set(sys.modules) - before)]))"
