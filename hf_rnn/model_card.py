@@ -27,22 +27,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from datasets import DatasetDict
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from jinja2 import TemplateError
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-from transformers import Trainer, TrainerCallback
-from transformers.trainer_callback import ExportableState
+from transformers import Trainer
 from transformers.trainer_utils import PredictionOutput
 
 from . import ARCHITECTURES
+from .card_plots import plot_confusion_matrix, plot_per_label_f1, plot_training_curve
 from .configuration_hf_rnn import RecurrentConfig
 from .data import is_multi_label
 from .data import trec as trec_data
 from .metrics import confusion_matrix, multi_hot, per_class_scores, per_label_scores, sigmoid
+from .training_history import TrainingHistoryCallback, short_epoch
 
 CARD_FILENAME = "README.md"
 RESULTS_FILENAME = "results.json"
@@ -96,85 +93,6 @@ WIDGET_EXAMPLES = 5
 
 class CardDataError(ValueError):
     """A `results.json` that cannot be read as card data; the message is one line that names the file."""
-
-
-def _epoch(epoch: float | None) -> float | int:
-    """An epoch count as a short number: 2 rather than 2.0, 1.5 rather than 1.4999999."""
-    epoch = round(epoch or 0.0, 4)
-    return int(epoch) if epoch.is_integer() else epoch
-
-
-class TrainingHistoryCallback(TrainerCallback, ExportableState):
-    """
-    Records, for every epoch, the training loss and accuracy and the validation loss and accuracy.
-
-    The training figures are running averages: a forward hook on the model counts the loss and the correct predictions
-    of every training batch, so they cover the same batches as the Trainer's logged training loss (dropout on, weights
-    changing within the epoch) and cost no extra forward pass. A separate evaluation of the train split after each
-    epoch would add about a third of an epoch's time to every epoch; the running accuracy instead trails the
-    end-of-epoch model by about half an epoch, which the card says. For a multi-label model a prediction is correct
-    when its whole label set is (subset accuracy, labels whose sigmoid reaches the config's `multi_label_threshold`),
-    as the validation accuracy is. The history is part of the callback's exportable state, so it is saved in every
-    checkpoint and restored when training resumes.
-    """
-
-    def __init__(self):
-        self.history: list[dict[str, float]] = []
-        self._hook = None
-        self._reset_counts()
-
-    def state(self) -> dict:
-        return {"args": {}, "attributes": {"history": self.history}}
-
-    def _reset_counts(self) -> None:
-        self._loss_sum, self._correct, self._seen = 0.0, 0, 0
-
-    def _count(self, module: torch.nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
-        labels = kwargs.get("labels")
-        if module.training and labels is not None and getattr(output, "loss", None) is not None:
-            with torch.no_grad():
-                self._loss_sum += float(output.loss) * labels.shape[0]
-                logits = output.logits
-                if labels.shape == logits.shape:  # multi-hot rows: a multi-label batch
-                    threshold = getattr(module.config, "multi_label_threshold", 0.5)
-                    predicted = torch.sigmoid(logits) >= threshold
-                    self._correct += int((predicted == (labels > 0.5)).all(dim=-1).sum())
-                else:
-                    self._correct += int((logits.argmax(dim=-1) == labels).sum())
-            self._seen += labels.shape[0]
-
-    def _record(self, state) -> dict[str, float]:
-        """The history entry of the current step, created if needed."""
-        if not self.history or self.history[-1]["step"] != state.global_step:
-            self.history.append(
-                {"epoch": _epoch(state.epoch), "step": state.global_step}
-                | dict.fromkeys(("train_loss", "train_accuracy", "validation_loss", "validation_accuracy"))
-            )
-        return self.history[-1]
-
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
-        stored = state.stateful_callbacks.get(type(self).__name__) if state.global_step > 0 else None
-        self.history = list(stored["attributes"]["history"]) if isinstance(stored, dict) else []
-        self._reset_counts()
-        self._hook = model.register_forward_hook(self._count, with_kwargs=True)
-
-    def on_epoch_end(self, args, state, control, **kwargs):
-        if self._seen:
-            record = self._record(state)
-            record["train_loss"] = self._loss_sum / self._seen
-            record["train_accuracy"] = self._correct / self._seen
-        self._reset_counts()
-
-    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if self._hook is None:  # an evaluation after training is not part of the history
-            return
-        record = self._record(state)
-        record["validation_loss"] = metrics.get("eval_loss")
-        record["validation_accuracy"] = metrics.get("eval_accuracy")
-
-    def on_train_end(self, args, state, control, **kwargs):
-        self._hook.remove()
-        self._hook = None
 
 
 @dataclass
@@ -629,7 +547,7 @@ def build_card_data(
     if "class_weights" in arguments:  # `balanced` or a file: its name only
         training["class_weights"] = _base_name(arguments["class_weights"]) if arguments["class_weights"] else None
     training.update(
-        epochs_trained=_epoch(state.epoch),
+        epochs_trained=short_epoch(state.epoch),
         selected_epoch=next((entry["epoch"] for entry in history if entry["step"] == selected_step), None),
         train_runtime_seconds=metrics.get("train_runtime"),
     )
@@ -673,80 +591,6 @@ def build_card_data(
     )
     card_data.language = "en" if card_data.is_trec else None
     return card_data
-
-
-def _title(card_data: RecurrentModelCardData) -> str:
-    return f"{card_data.model_id} ({card_data.architecture})"
-
-
-def plot_training_curve(card_data: RecurrentModelCardData, path: str | os.PathLike) -> None:
-    """Loss and accuracy per epoch, training (running average over the epoch) and validation, as a PNG."""
-    figure = Figure(figsize=(10, 4), layout="constrained")
-    FigureCanvasAgg(figure)
-    selected = card_data.training.get("selected_epoch")
-    accuracy_name = "subset accuracy" if card_data.multi_label else "accuracy"
-    for axes, metric in zip(figure.subplots(1, 2), ("loss", "accuracy")):
-        for split, style in (("train", "o--"), ("validation", "s-")):
-            points = [
-                (entry["epoch"], entry[f"{split}_{metric}"])
-                for entry in card_data.history
-                if entry.get(f"{split}_{metric}") is not None
-            ]
-            if points:
-                axes.plot(*zip(*points), style, label="train (running)" if split == "train" else split)
-        if selected is not None:
-            axes.axvline(selected, color="grey", linestyle=":", label="selected epoch")
-        name = accuracy_name if metric == "accuracy" else metric
-        axes.set(xlabel="epoch", ylabel=name, title=name.capitalize())
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.grid(alpha=0.3)
-        axes.legend()
-    figure.suptitle(_title(card_data))
-    figure.savefig(path, dpi=100, format="png")
-
-
-def plot_confusion_matrix(card_data: RecurrentModelCardData, path: str | os.PathLike) -> None:
-    """The test-split confusion matrix (rows true, columns predicted), with counts written in when it is small."""
-    matrix = np.asarray(card_data.confusion_matrix)
-    size = len(card_data.labels)
-    side = max(5.0, 0.28 * size + 2.0)
-    figure = Figure(figsize=(side, side), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.subplots()
-    image = axes.imshow(matrix, cmap="Blues")
-    figure.colorbar(image, ax=axes, shrink=0.8)
-    font = 9 if size <= 12 else 6
-    axes.set_xticks(range(size), card_data.labels, rotation=90, fontsize=font)
-    axes.set_yticks(range(size), card_data.labels, fontsize=font)
-    axes.set(xlabel="predicted label", ylabel="true label")
-    noun = "questions" if card_data.is_trec else "texts"
-    axes.set_title(f"{card_data.model_id}: test split, {matrix.sum()} {noun}")
-    if size <= 12:
-        for (row, column), count in np.ndenumerate(matrix):
-            color = "white" if count > matrix.max() / 2 else "black"
-            axes.text(column, row, str(count), ha="center", va="center", color=color, fontsize=font)
-    figure.savefig(path, dpi=100, format="png")
-
-
-def plot_per_label_f1(card_data: RecurrentModelCardData, path: str | os.PathLike) -> None:
-    """Multi-label models: the test-split F1 of each label as horizontal bars, with its support written beside."""
-    rows = card_data.per_class
-    size = len(rows)
-    figure = Figure(figsize=(8, max(3.0, 0.3 * size + 1.5)), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.subplots()
-    positions = np.arange(size)
-    axes.barh(positions, [row["f1"] for row in rows], color="tab:blue")
-    font = 9 if size <= 30 else 6
-    axes.set_yticks(positions, [row["label"] for row in rows], fontsize=font)
-    axes.invert_yaxis()  # labels top to bottom in id order
-    axes.set_xlim(0, 1.15)
-    for position, row in zip(positions, rows):
-        axes.text(min(row["f1"], 1.0) + 0.01, position, f"n={row['support']}", va="center", fontsize=font)
-    axes.set(xlabel="F1 (test split)")
-    axes.grid(axis="x", alpha=0.3)
-    axes.set_title(f"{card_data.model_id}: F1 per label, threshold {card_data.threshold:g}")
-    figure.savefig(path, dpi=100, format="png")
 
 
 def _write_atomically(path: Path, write: Callable[[str], None]) -> None:

@@ -23,7 +23,6 @@ from .data import is_multi_label, label_names
 from .distillation import distillation_set
 from .inference import load_classifier
 from .metrics import build_compute_metrics, multi_hot, sigmoid, tune_threshold
-from .model_card import TrainingHistoryCallback
 from .modeling_hf_rnn import RecurrentForSequenceClassification
 from .pretrained_embeddings import copy_input_embeddings, load_input_embeddings
 from .run_state import check_output_dir, check_same_run, run_fingerprint, write_run_fingerprint
@@ -31,6 +30,7 @@ from .threads import configure_threads
 from .tokenization import train_tokenizer
 from .trainer import RecurrentTrainer, last_complete_checkpoint, remove_checkpoints, save_final_model
 from .training_args import ArgumentError, DataArguments, ModelArguments, RecurrentTrainingArguments
+from .training_history import TrainingHistoryCallback
 
 logger = logging.getLogger(__name__)
 
