@@ -86,7 +86,8 @@ def main() -> None:
             for line in handle:
                 label = json.loads(line)["label"]
                 counts[label] = counts.get(label, 0) + 1
-    report = {"arguments": vars(args), "train_label_counts": counts, "rows": rows}
+    options = vars(args) | {"train_file": os.path.basename(args.train_file)}  # no local paths in results
+    report = {"arguments": options, "train_label_counts": counts, "rows": rows}
     os.makedirs(args.output_dir, exist_ok=True)
     with open(os.path.join(args.output_dir, "class_weights.json"), "w") as handle:
         json.dump(report, handle, indent=2)
