@@ -480,17 +480,13 @@ def dataset_summary(data_args: Any) -> dict[str, Any]:
 
 
 def data_columns(config: RecurrentConfig, data_args: Any) -> dict[str, Any]:
-    """The columns the model was trained on: from the config, else the options, else the loader's defaults."""
+    """The columns the model was trained on: from the config, else the options (both hold the columns the loader
+    resolved, see `DataArguments.load_splits`)."""
     options = _options(data_args)
     text = getattr(config, "text_column_names", None)
     if not text and options.get("text_column_names"):
         text = [name.strip() for name in str(options["text_column_names"]).split(",") if name.strip()]
     label = getattr(config, "label_column_name", None) or options.get("label_column_name")
-    trec_file = bool(options.get("train_file")) and trec_data.is_label_file(options["train_file"])
-    if not text and trec_file:
-        text = ["text"]
-    if not label:
-        label = trec_data.DEFAULT_LABEL_COLUMN if trec_file else "label"
     delimiter = getattr(config, "text_column_delimiter", None) or options.get("text_column_delimiter") or " "
     return {"text": list(text) if text else None, "label": label, "delimiter": delimiter}
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import torch
 from transformers import TrainingArguments
 
+from . import ARCHITECTURES
 from .configuration_hf_rnn import POOLING_CHOICES, RecurrentConfig, RNNConfig
 from .tokenization import TOKENIZER_TYPES
 
-MODEL_TYPES = ("rnn", "gru", "lstm")
 #: The configuration options `ModelArguments` exposes (defaults read from `RecurrentConfig`).
 CONFIG_OPTIONS = (
     "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling", "attention_size",
@@ -45,7 +45,7 @@ def _config_default(name: str, config_class: type = RecurrentConfig):
 class ModelArguments:
     """Which model to train: the architecture, its configuration options and its tokenizer."""
 
-    model_type: str = field(default="lstm", metadata={"help": "Architecture.", "choices": list(MODEL_TYPES)})
+    model_type: str = field(default="lstm", metadata={"help": "Architecture.", "choices": list(ARCHITECTURES)})
     model_name_or_path: str | None = field(
         default=None, metadata={"help": "Fine-tune a saved hf_rnn model (directory or Hub id) instead of a new one."}
     )

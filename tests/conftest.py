@@ -74,3 +74,14 @@ def padded(tokenizer, texts: list[str], side: str) -> dict:
         return dict(tokenizer(texts, padding=True, return_tensors="pt"))
     finally:
         tokenizer.padding_side = previous
+
+
+def assert_same_weights(first: Path, second: Path) -> None:
+    """The tensors of two safetensors files agree (same names, values within 1e-6)."""
+    import torch
+    from safetensors.torch import load_file
+
+    expected, actual = load_file(first), load_file(second)
+    assert expected.keys() == actual.keys()
+    for name in expected:
+        torch.testing.assert_close(actual[name], expected[name], rtol=0, atol=1e-6, msg=f"{second}: {name}")

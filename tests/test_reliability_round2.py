@@ -40,7 +40,7 @@ from hf_rnn.inference import INCOMPLETE_MARKER, ModelLoadError, evaluate_file, l
 from hf_rnn.model_card import RecurrentModelCardData, write_model_card
 from hf_rnn.trainer import PAUSE_ENV, last_complete_checkpoint
 
-from .conftest import TESTS_DATA, subprocess_env
+from .conftest import TESTS_DATA, assert_same_weights, subprocess_env
 from .hub_server import HubServer
 
 TINY = TESTS_DATA / "tiny_trec.label"
@@ -141,13 +141,6 @@ def snapshot(directory: Path) -> dict[str, str]:
         for path in sorted(directory.rglob("*"))
         if path.is_file()
     }
-
-
-def assert_same_weights(first: Path, second: Path) -> None:
-    expected, actual = load_file(first), load_file(second)
-    assert expected.keys() == actual.keys()
-    for name in expected:
-        torch.testing.assert_close(actual[name], expected[name], rtol=0, atol=1e-6, msg=f"{second}: {name}")
 
 
 def weights_differ(first: Path, second: Path) -> bool:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from hf_rnn.inference import ModelLoadError, load_classifier
 from hf_rnn.trainer import last_complete_checkpoint
 
-from .conftest import TESTS_DATA, subprocess_env
+from .conftest import TESTS_DATA, assert_same_weights, subprocess_env
 
 TRAIN_FILE = TESTS_DATA / "reliability_train.label"
 SAVE_STEPS = 7
@@ -77,13 +77,6 @@ def logged_losses(output_dir: Path) -> dict[tuple[int, str], float]:
         for key, value in entry.items()
         if key in ("loss", "eval_loss", "eval_accuracy", "eval_macro_f1")
     }
-
-
-def assert_same_weights(first: Path, second: Path) -> None:
-    expected, actual = load_file(first), load_file(second)
-    assert expected.keys() == actual.keys()
-    for name in expected:
-        torch.testing.assert_close(actual[name], expected[name], rtol=0, atol=1e-6, msg=f"{second}: {name}")
 
 
 def assert_same_run(reference: Path, other: Path) -> None:
