@@ -42,6 +42,7 @@ from .data.loading import FILE_FORMATS, read_data_file
 from .inference import TOKENIZER_FILE, load_classifier
 from .model_card import CARD_FILENAME, CARD_FILES, MULTI_LABEL_CARD_FILES, RESULTS_FILENAME
 from .onnx_model import is_onnx_dir
+from .pretrained_embeddings import top_eigenvectors
 
 #: Storage dtypes of the embedding matrix (`embedding_dtype`).
 EMBEDDING_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -210,21 +211,6 @@ def pruned_tokenizer_files(tokenizer: PreTrainedTokenizerBase, kept: Sequence[in
     return files
 
 
-def _top_eigenvectors(matrix: torch.Tensor, dims: int) -> tuple[torch.Tensor, float]:
-    """
-    The eigenvectors of the `dims` largest eigenvalues of the symmetric positive semi-definite `matrix`, as the
-    columns of an orthonormal matrix (each signed so that its largest entry is positive), and the share of the trace
-    they hold.
-    """
-    values, vectors = torch.linalg.eigh(matrix)
-    order = torch.argsort(values, descending=True)[:dims]
-    vectors = vectors[:, order]
-    signs = torch.sign(vectors.gather(0, vectors.abs().argmax(dim=0, keepdim=True)))
-    vectors = vectors * torch.where(signs == 0, 1.0, signs)
-    total = float(values.clamp(min=0).sum())
-    return vectors, (float(values[order].clamp(min=0).sum()) / total if total > 0 else 1.0)
-
-
 def reduce_embeddings(state: dict[str, torch.Tensor], config, prefix: str, dims: int, basis: str) -> float:
     """
     Reduce the embedding matrix of a classifier's state dict (in place) to `dims` columns by PCA and fold the
@@ -251,7 +237,7 @@ def reduce_embeddings(state: dict[str, torch.Tensor], config, prefix: str, dims:
         raise CompactError("the first recurrent layer has no input bias to fold the embedding mean into.")
     weights = [state[weight_key].to(torch.float64) for weight_key, _ in keys]
     if basis == "embeddings":
-        components, explained = _top_eigenvectors(covariance, dims)  # d x dims
+        components, explained = top_eigenvectors(covariance, dims)  # d x dims
         projection = components.T  # z = projection @ xc
         folded = [weight @ components for weight in weights]
     else:
@@ -261,7 +247,7 @@ def reduce_embeddings(state: dict[str, torch.Tensor], config, prefix: str, dims:
                 f"pca_dims {dims} is more than the {stacked.shape[0]} input units of the first recurrent layer "
                 f"(pca_basis first_layer); at most {stacked.shape[0]}."
             )
-        components, explained = _top_eigenvectors(stacked @ covariance @ stacked.T, dims)  # R x dims
+        components, explained = top_eigenvectors(stacked @ covariance @ stacked.T, dims)  # R x dims
         projection = components.T @ stacked
         folded = list(components.split([weight.shape[0] for weight in weights]))
     state[embedding_key] = (centered @ projection.T).to(state[embedding_key].dtype)

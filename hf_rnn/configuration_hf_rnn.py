@@ -43,6 +43,9 @@ class RecurrentConfig(PreTrainedConfig):
             Id of the unknown token, used by `word_dropout`.
         initializer_range (`float`, *optional*, defaults to 0.1):
             Standard deviation of the normal initialisation of the embeddings and the linear layers.
+        label_smoothing (`float`, *optional*, defaults to 0.2):
+            Label smoothing of the training loss (Szegedy et al., 2016): single-label targets put `label_smoothing`
+            of their mass evenly on every class; multi-label targets become `y * (1 - s) + s / 2`.
         class_weights (`list[float]`, *optional*):
             Weight of each label in the training loss (cross-entropy weights; for multi-label models, weights of the
             positive term of each label's binary cross-entropy). `None` weighs every label 1.
@@ -76,6 +79,7 @@ class RecurrentConfig(PreTrainedConfig):
     pad_token_id: int | None = 0
     unk_token_id: int | None = 1
     initializer_range: float = 0.1
+    label_smoothing: float = 0.2
     class_weights: list[float] | None = None
     multi_label_threshold: float = 0.5
     text_column_names: list[str] | None = None
@@ -92,6 +96,8 @@ class RecurrentConfig(PreTrainedConfig):
         for name in ("embedding_dropout", "word_dropout", "rnn_dropout", "classifier_dropout"):
             if not 0.0 <= float(getattr(self, name)) < 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)!r}.")
+        if not 0.0 <= float(self.label_smoothing) < 1.0:
+            raise ValueError(f"`label_smoothing` must be in [0, 1), got {self.label_smoothing!r}.")
         if not 0.0 < float(self.multi_label_threshold) < 1.0:
             raise ValueError(f"`multi_label_threshold` must be in (0, 1), got {self.multi_label_threshold!r}.")
         if self.class_weights is not None and (

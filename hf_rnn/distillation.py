@@ -30,19 +30,19 @@ from .pretrained_embeddings import resolve_model_location
 def distillation_loss(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor,
-    labels: torch.Tensor,
+    hard_loss: torch.Tensor,
     alpha: float,
     temperature: float,
 ) -> torch.Tensor:
     """
-    `alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(student, labels)`
-    (Hinton et al., 2015). The `T^2` keeps the soft-label gradients on the scale of the hard-label ones.
+    `alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * hard_loss` (Hinton et al.,
+    2015), where `hard_loss` is the student's own loss on the gold labels (with its class weights and label
+    smoothing). The `T^2` keeps the soft-label gradients on the scale of the hard-label ones.
     """
     soft_targets = torch.log_softmax(teacher_logits.float() / temperature, dim=-1)
     soft_student = torch.log_softmax(student_logits.float() / temperature, dim=-1)
     soft = nn.functional.kl_div(soft_student, soft_targets, reduction="batchmean", log_target=True)
-    hard = nn.functional.cross_entropy(student_logits.float(), labels)
-    return alpha * temperature**2 * soft + (1.0 - alpha) * hard
+    return alpha * temperature**2 * soft + (1.0 - alpha) * hard_loss
 
 
 def augment_texts(
@@ -173,6 +173,24 @@ class SoftLabels:
         return np.stack([self.logits[text_key(text)][order] for text in texts])
 
 
+def adjust_teacher(log_probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """
+    Knowledge adjustment (Wen et al., 2019, "Preparing Lessons: Improve Knowledge Distillation with Better
+    Supervision"): in every row whose top class is not `labels`' class, swap the scores of the two classes, so the
+    teacher's ranking of the other classes is kept while its mistake on a training text is not taught.
+
+    Returns:
+        `np.ndarray`: A corrected copy of `log_probabilities`.
+    """
+    adjusted = log_probabilities.copy()
+    rows = np.arange(len(adjusted))
+    top = adjusted.argmax(axis=-1)
+    wrong = rows[top != labels]
+    adjusted[wrong, top[wrong]] = log_probabilities[wrong, labels[wrong]]
+    adjusted[wrong, labels[wrong]] = log_probabilities[wrong, top[wrong]]
+    return adjusted
+
+
 def distillation_set(
     encoded_train: Dataset,
     texts: list[str],
@@ -183,13 +201,16 @@ def distillation_set(
     soft_labels: str | os.PathLike | None = None,
     copies: int = 0,
     seed: int = 0,
+    adjust: bool = False,
 ) -> Dataset:
     """
     The encoded train split with the teacher's log-probabilities as `teacher_logits`, plus perturbed copies of each
     text (`augment_texts`) labelled by the teacher alone (their `labels` are the teacher's choice).
 
     The log-probabilities come from the `teacher` model (with `copies` copies per text drawn with `seed`), or from
-    a `soft_labels` file written by `write_soft_labels` (with the copies and seed it was written with).
+    a `soft_labels` file written by `write_soft_labels` (with the copies and seed it was written with). With
+    `adjust`, the teacher's mistakes are corrected by `adjust_teacher` against the gold label of each text (for a
+    copy: of the text it was made from), and copies keep that gold label.
     """
     if soft_labels is not None:
         stored = SoftLabels.read(soft_labels)
@@ -199,6 +220,9 @@ def distillation_set(
         all_logits = stored.lookup(texts + augmented, label_names, os.fspath(soft_labels))
     else:
         all_logits = teacher_logits(teacher, texts + augmented, label_names)
+    if adjust:
+        gold = np.asarray(encoded_train["labels"])
+        all_logits = adjust_teacher(all_logits, np.concatenate([gold, np.repeat(gold, copies)]))
     train = encoded_train.add_column("teacher_logits", all_logits[: len(texts)].tolist())
     if not augmented:
         return train

@@ -397,9 +397,13 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
             return nn.functional.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
         weights = self.config.class_weights
         weights = torch.tensor(weights, dtype=logits.dtype, device=logits.device) if weights is not None else None
+        smoothing = float(self.config.label_smoothing)
         if self.config.problem_type == "multi_label_classification":
-            return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), pos_weight=weights)
-        return nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1), weight=weights)
+            targets = labels.to(logits.dtype) * (1.0 - smoothing) + smoothing / 2
+            return nn.functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=weights)
+        return nn.functional.cross_entropy(
+            logits.view(-1, self.num_labels), labels.view(-1), weight=weights, label_smoothing=smoothing
+        )
 
 
 class RNNModel(RecurrentModel):

@@ -32,6 +32,33 @@ def resolve_model_location(name: str | os.PathLike) -> str:
     return folder
 
 
+def top_eigenvectors(matrix: torch.Tensor, dims: int) -> tuple[torch.Tensor, float]:
+    """
+    The eigenvectors of the `dims` largest eigenvalues of the symmetric positive semi-definite `matrix`, as the
+    columns of an orthonormal matrix (each signed so that its largest entry is positive), and the share of the trace
+    they hold.
+    """
+    values, vectors = torch.linalg.eigh(matrix)
+    order = torch.argsort(values, descending=True)[:dims]
+    vectors = vectors[:, order]
+    signs = torch.sign(vectors.gather(0, vectors.abs().argmax(dim=0, keepdim=True)))
+    vectors = vectors * torch.where(signs == 0, 1.0, signs)
+    total = float(values.clamp(min=0).sum())
+    return vectors, (float(values[order].clamp(min=0).sum()) / total if total > 0 else 1.0)
+
+
+def principal_components(weights: torch.Tensor, dims: int) -> torch.Tensor:
+    """
+    `weights` (a `(vocab_size, dim)` embedding matrix) centred and projected on its `dims` principal directions
+    (as model2vec reduces its static embeddings): a `(vocab_size, dims)` float32 matrix.
+    """
+    if not 1 <= dims <= weights.shape[1]:
+        raise ValueError(f"the embedding width after PCA must be between 1 and {weights.shape[1]}, got {dims}.")
+    centred = weights.to(torch.float64) - weights.to(torch.float64).mean(dim=0)
+    directions, _ = top_eigenvectors(centred.T @ centred, dims)
+    return (centred @ directions).to(torch.float32)
+
+
 def load_input_embeddings(model_name_or_path: str | os.PathLike) -> tuple[PreTrainedTokenizerBase, torch.Tensor]:
     """
     The tokenizer and the input-embedding matrix of a Hugging Face model (e.g. a BERT or MiniLM directory, or a

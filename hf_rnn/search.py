@@ -15,7 +15,6 @@ def training_space(trial) -> dict[str, object]:
     return {
         "learning_rate": trial.suggest_float("learning_rate", 3e-4, 5e-3, log=True),
         "per_device_train_batch_size": trial.suggest_categorical("per_device_train_batch_size", [16, 32, 64]),
-        "label_smoothing_factor": trial.suggest_categorical("label_smoothing_factor", [0.0, 0.1]),
     }
 
 
@@ -30,6 +29,7 @@ def model_space(trial, model_args: ModelArguments) -> ModelArguments:
         "embedding_dropout": trial.suggest_float("embedding_dropout", 0.0, 0.5),
         "word_dropout": trial.suggest_float("word_dropout", 0.0, 0.2),
         "classifier_dropout": trial.suggest_float("classifier_dropout", 0.0, 0.5),
+        "label_smoothing": trial.suggest_categorical("label_smoothing", [0.0, 0.1, 0.2]),
     }
     if sampled["num_layers"] > 1:
         sampled["rnn_dropout"] = trial.suggest_float("rnn_dropout", 0.0, 0.5)

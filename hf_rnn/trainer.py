@@ -63,7 +63,7 @@ class RecurrentTrainer(HubTrainer):
         loss = distillation_loss(
             outputs.logits,
             teacher_logits,
-            inputs["labels"],
+            outputs.loss,
             alpha=self.args.distillation_alpha,
             temperature=self.args.distillation_temperature,
         )

@@ -24,7 +24,7 @@ from .distillation import distillation_set
 from .inference import load_classifier
 from .metrics import build_compute_metrics, multi_hot, sigmoid, tune_threshold
 from .modeling_hf_rnn import RecurrentForSequenceClassification
-from .pretrained_embeddings import copy_input_embeddings, load_input_embeddings
+from .pretrained_embeddings import copy_input_embeddings, load_input_embeddings, principal_components
 from .run_state import check_output_dir, check_same_run, run_fingerprint, write_run_fingerprint
 from .threads import configure_threads
 from .tokenization import train_tokenizer
@@ -151,6 +151,7 @@ class PreparedRun:
                         f"--model_name_or_path {model_args.model_name_or_path} was trained on labels {saved}, but "
                         f"this data has labels {label_names(self.data)}."
                     )
+                model.get_input_embeddings().weight.requires_grad_(not model_args.freeze_embeddings)
                 return model
             return build_model(
                 model_args, self.tokenizer, self.data, data_args, self.class_weights, self.pretrained_embeddings
@@ -184,6 +185,11 @@ def prepare_run(
         _, tokenizer = load_classifier(model_args.model_name_or_path)  # checked; hf_rnn code and safetensors only
     elif model_args.embeddings_from is not None:
         tokenizer, pretrained_embeddings = load_input_embeddings(model_args.embeddings_from)
+        if model_args.embeddings_pca_dims is not None:
+            try:
+                pretrained_embeddings = principal_components(pretrained_embeddings, model_args.embeddings_pca_dims)
+            except ValueError as error:
+                raise ArgumentError(f"--embeddings_pca_dims: {error}") from None
     else:
         tokenizer = train_tokenizer(
             data["train"]["text"],
@@ -206,6 +212,7 @@ def prepare_run(
             soft_labels=training_args.teacher_soft_labels,
             copies=training_args.distillation_augment_copies,
             seed=training_args.seed,
+            adjust=training_args.distillation_adjust_teacher,
         )
         training_args.remove_unused_columns = False  # keep teacher_logits; the splits hold model inputs only
     return PreparedRun(data, encoded, train_dataset, tokenizer, class_weights, pretrained_embeddings)

@@ -21,7 +21,7 @@ from .tokenization import TOKENIZER_TYPES
 #: The configuration options `ModelArguments` exposes (defaults read from `RecurrentConfig`).
 CONFIG_OPTIONS = (
     "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling", "attention_size",
-    "embedding_dropout", "word_dropout", "rnn_dropout", "classifier_dropout",
+    "embedding_dropout", "word_dropout", "rnn_dropout", "classifier_dropout", "label_smoothing",
 )  # fmt: skip
 #: Metrics `--metric_name` can select the best checkpoint by.
 METRIC_CHOICES = ("accuracy", "macro_f1", "micro_f1", "weighted_f1", "macro_precision", "macro_recall",
@@ -75,6 +75,11 @@ class ModelArguments:
     classifier_dropout: float = field(
         default=_config_default("classifier_dropout"), metadata={"help": "Dropout before the classifier."}
     )
+    label_smoothing: float = field(
+        default=_config_default("label_smoothing"),
+        metadata={"help": "Label smoothing of the model's own loss (kept in its config; replaces transformers' "
+                  "--label_smoothing_factor)."},
+    )
     nonlinearity: str = field(
         default=_config_default("nonlinearity", RNNConfig),
         metadata={"help": "Simple RNN only: activation.", "choices": ["tanh", "relu"]},
@@ -84,19 +89,29 @@ class ModelArguments:
         metadata={"help": "Start from the input embeddings and tokenizer of this Hugging Face model (dir or Hub id)."},
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep --embeddings_from embeddings fixed."})
+    embeddings_pca_dims: int | None = field(
+        default=None,
+        metadata={"help": "Reduce the --embeddings_from matrix to this many principal components (a smaller model)."},
+    )
     tokenizer_type: str = field(
         default="word", metadata={"help": "Tokenizer trained on the train split.", "choices": list(TOKENIZER_TYPES)}
     )
     vocab_size: int = field(default=30000, metadata={"help": "Largest tokenizer vocabulary (words by frequency)."})
-    min_frequency: int = field(default=1, metadata={"help": "Least count for a word to enter the vocabulary."})
+    min_frequency: int = field(
+        default=2, metadata={"help": "Least count in the train split for a word to enter the vocabulary."}
+    )
     lowercase: bool = field(default=True, metadata={"help": "Lowercase text before tokenising."})
     max_length: int = field(default=256, metadata={"help": "Texts are truncated to this many tokens."})
 
     def __post_init__(self) -> None:
         for name in ("embedding_dim", "hidden_size", "num_layers", "attention_size", "max_length", "min_frequency"):
             _require(getattr(self, name) >= 1, name, "at least 1", getattr(self, name))
+        if self.embeddings_pca_dims is not None:
+            _require(self.embeddings_pca_dims >= 1, "embeddings_pca_dims", "at least 1", self.embeddings_pca_dims)
+            if self.embeddings_from is None:
+                raise ArgumentError("--embeddings_pca_dims reduces pretrained embeddings: give --embeddings_from too.")
         _require(self.vocab_size >= 3, "vocab_size", "at least 3 ([PAD], [UNK] and one word)", self.vocab_size)
-        for name in ("embedding_dropout", "word_dropout", "rnn_dropout", "classifier_dropout"):
+        for name in ("embedding_dropout", "word_dropout", "rnn_dropout", "classifier_dropout", "label_smoothing"):
             _require(0.0 <= getattr(self, name) < 1.0, name, "in [0, 1)", getattr(self, name))
         if self.model_type != "rnn" and self.nonlinearity != _config_default("nonlinearity", RNNConfig):
             raise ArgumentError("--nonlinearity applies to the simple RNN only (--model_type rnn).")
@@ -256,6 +271,13 @@ class RecurrentTrainingArguments(TrainingArguments):
         default=0,
         metadata={"help": "With --teacher: add this many perturbed copies of each training text, teacher-labelled."},
     )
+    distillation_adjust_teacher: bool = field(
+        default=False,
+        metadata={
+            "help": "Where the teacher's top class contradicts a training text's gold label (or, for a copy, its "
+            "source's), swap the two classes' soft scores (knowledge adjustment, Wen et al. 2019)."
+        },
+    )
 
     def __post_init__(self) -> None:
         _require(
@@ -277,6 +299,10 @@ class RecurrentTrainingArguments(TrainingArguments):
                  self.distillation_temperature)  # fmt: skip
         _require(self.distillation_augment_copies >= 0, "distillation_augment_copies", "0 or more",
                  self.distillation_augment_copies)  # fmt: skip
+        if self.label_smoothing_factor:
+            raise ArgumentError(
+                "use --label_smoothing (the model's own loss, kept in its config) instead of --label_smoothing_factor."
+            )
         if self.teacher is not None and self.teacher_soft_labels is not None:
             raise ArgumentError("give one of --teacher and --teacher_soft_labels, not both.")
         if self.teacher_soft_labels is not None and not os.path.isfile(self.teacher_soft_labels):

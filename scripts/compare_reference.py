@@ -48,9 +48,10 @@ PINNED_MODEL_OPTIONS = {
     "word_dropout": 0.0,
     "rnn_dropout": 0.0,
     "classifier_dropout": 0.0,
+    "label_smoothing": 0.0,
 }
 #: `ModelArguments` fields the comparison does not support: each must keep its default.
-UNSUPPORTED_MODEL_OPTIONS = ("model_name_or_path", "embeddings_from", "freeze_embeddings")
+UNSUPPORTED_MODEL_OPTIONS = ("model_name_or_path", "embeddings_from", "freeze_embeddings", "embeddings_pca_dims")
 #: `ModelArguments` fields the comparison uses as given (the model size and the tokenizer).
 USED_MODEL_OPTIONS = (
     "embedding_dim", "hidden_size", "tokenizer_type", "vocab_size", "min_frequency", "lowercase", "max_length",

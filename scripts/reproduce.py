@@ -71,7 +71,7 @@ class ReproduceArguments:
     keep_models: str | None = field(
         default=None,
         metadata={
-            "help": "With --recipes: copy each recipe's trained model folders (no checkpoints) into this folder."
+            "help": "Copy every trained model folder (no checkpoints) into this folder."
         },
     )
     recipes: str = field(
@@ -87,6 +87,12 @@ class ReproduceArguments:
     throughput_repeats: int = field(
         default=5, metadata={"help": "With --recipes: passes over the validation texts per throughput figure."}
     )
+
+
+def keep_model(folder: str | os.PathLike, keep_models: str, prefix: str = "") -> None:
+    """Copy a trained model folder, without its checkpoints, into `keep_models` (as `PREFIX` + its name)."""
+    shutil.copytree(folder, Path(keep_models) / f"{prefix}{Path(folder).name}", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("checkpoint-*"))  # fmt: skip
 
 
 def summarize(runs: list[dict], keys: tuple[str, ...] = (*METRICS, "wall_seconds")) -> dict[str, dict[str, float]]:
@@ -233,7 +239,7 @@ def reproduce_recipes(args: ReproduceArguments, seeds: list[int], command: str, 
                                                  args.throughput_repeats)  # fmt: skip
             if args.keep_models is not None:
                 for folder in Path(scratch).iterdir():
-                    shutil.copytree(folder, Path(args.keep_models) / folder.name, dirs_exist_ok=True)
+                    keep_model(folder, args.keep_models)
     report = {
         "command": command, "run_options": extra, "seeds": seeds, "rows": rows,
         "teacher": {"dir": args.teacher_dir, "size_mb": model_size_mb(args.teacher_dir)} if args.teacher_dir else None,
@@ -283,6 +289,8 @@ def main(argv: list[str] | None = None) -> None:
                 rows.setdefault(f"hf_rnn {arch}", {"runs": []})["runs"].append(
                     {key: metrics[key] for key in (*METRICS, "wall_seconds", "epoch") if key in metrics}
                 )
+                if args.keep_models is not None:
+                    keep_model(os.path.join(scratch, f"{arch}-{seed}"), args.keep_models, f"{label_column}-")
         if args.baselines:
             data = DataArguments(train_file=args.train_file, label_column_name=label_column).load_splits()
             for seed in tqdm(seeds, desc="baselines", unit="seed"):

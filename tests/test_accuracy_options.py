@@ -9,9 +9,10 @@ from datasets import Dataset
 from transformers import AutoModel, AutoTokenizer, TrainingArguments, pipeline
 
 import hf_rnn  # noqa: F401
-from hf_rnn import GRUConfig, GRUForSequenceClassification
+from hf_rnn import GRUConfig, GRUForSequenceClassification, LSTMConfig, LSTMForSequenceClassification
 from hf_rnn.data import load_splits
 from hf_rnn.distillation import (
+    adjust_teacher,
     augment_texts,
     distillation_loss,
     distillation_set,
@@ -19,10 +20,17 @@ from hf_rnn.distillation import (
     train_teacher,
     write_soft_labels,
 )
+from hf_rnn.pretrained_embeddings import principal_components
 from hf_rnn.search import search
 from hf_rnn.tokenization import train_tokenizer
 from hf_rnn.training import train
-from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments, SearchArguments
+from hf_rnn.training_args import (
+    ArgumentError,
+    DataArguments,
+    ModelArguments,
+    RecurrentTrainingArguments,
+    SearchArguments,
+)
 
 SMALL_SPLITS = dict(validation_fraction=0.2, test_fraction=0.2)
 
@@ -51,15 +59,65 @@ def test_embeddings_from_a_real_hub_model(minilm_dir, tiny_label_file, tmp_path)
     assert answer[0]["label"] in student.config.label2id
 
 
+def test_embeddings_pca_dims_trains_a_narrower_model(minilm_dir, tiny_label_file, tmp_path):
+    train(
+        ModelArguments(model_type="gru", embeddings_from=str(minilm_dir), embeddings_pca_dims=8, hidden_size=8,
+                       freeze_embeddings=True),
+        DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS),
+        small_training_args(tmp_path / "student", num_train_epochs=1),
+    )  # fmt: skip
+    source = AutoModel.from_pretrained(minilm_dir).get_input_embeddings().weight.detach()
+    student = AutoModel.from_pretrained(tmp_path / "student")
+    assert student.config.embedding_dim == 8
+    torch.testing.assert_close(student.get_input_embeddings().weight, principal_components(source, 8))
+    centred = (source - source.mean(0)).double()
+    reduced = principal_components(source, 8).double()
+    # The 8 directions hold more of the variance than any other 8: here, more than the first 8 coordinates.
+    assert reduced.pow(2).sum() > centred[:, :8].pow(2).sum()
+    torch.testing.assert_close(reduced.T @ reduced, torch.diag(torch.diag(reduced.T @ reduced)), atol=1e-3, rtol=0)
+    with pytest.raises(ArgumentError, match="give --embeddings_from too"):
+        ModelArguments(model_type="gru", embeddings_pca_dims=8)
+
+
 def test_distillation_loss_limits():
     student = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
     labels = torch.tensor([0, 2])
     teacher = torch.tensor([[0.0, 3.0, 0.0], [1.0, 0.0, 0.0]])
     hard = torch.nn.functional.cross_entropy(student, labels)
-    torch.testing.assert_close(distillation_loss(student, teacher, labels, alpha=0.0, temperature=2.0), hard)
-    same = distillation_loss(student, torch.log_softmax(student, -1), labels, alpha=1.0, temperature=1.0)
+    torch.testing.assert_close(distillation_loss(student, teacher, hard, alpha=0.0, temperature=2.0), hard)
+    same = distillation_loss(student, torch.log_softmax(student, -1), hard, alpha=1.0, temperature=1.0)
     torch.testing.assert_close(same, torch.tensor(0.0), atol=1e-6, rtol=0)
-    assert distillation_loss(student, teacher, labels, alpha=1.0, temperature=2.0) > 0.1
+    assert distillation_loss(student, teacher, hard, alpha=1.0, temperature=2.0) > 0.1
+
+
+def test_adjust_teacher_swaps_only_wrong_rows():
+    log_probs = np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.5, 0.4, 0.1]], dtype=np.float32))
+    adjusted = adjust_teacher(log_probs, np.array([0, 1, 1]))
+    np.testing.assert_array_equal(adjusted[0], log_probs[0])  # right: untouched
+    np.testing.assert_array_equal(adjusted[1], log_probs[1][[0, 2, 1]])  # 2 was on top, gold 1: swapped
+    np.testing.assert_array_equal(adjusted[2], log_probs[2][[1, 0, 2]])
+    assert (adjusted.argmax(-1) == [0, 1, 1]).all()
+
+
+@pytest.mark.parametrize("problem_type", ["single_label_classification", "multi_label_classification"])
+def test_label_smoothing_is_the_models_own_loss(problem_type):
+    config = LSTMConfig(vocab_size=20, embedding_dim=4, hidden_size=4, num_labels=3, label_smoothing=0.3)
+    model = LSTMForSequenceClassification(config).eval()
+    input_ids = torch.tensor([[2, 3, 4], [5, 6, 0]])
+    if problem_type == "single_label_classification":
+        labels = torch.tensor([0, 2])
+        logits = model(input_ids).logits
+        expected = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.3)
+    else:
+        labels = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        logits = model(input_ids).logits
+        expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels * 0.7 + 0.15)
+    torch.testing.assert_close(model(input_ids, labels=labels).loss, expected)
+    model.config.label_smoothing = 0.0
+    plain = model(input_ids, labels=labels).loss
+    assert not torch.allclose(plain, expected)
+    if problem_type == "single_label_classification":
+        torch.testing.assert_close(plain, torch.nn.functional.cross_entropy(logits, labels))
 
 
 def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
@@ -102,6 +160,10 @@ def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
     from_teacher = distillation_set(encoded_train, texts, tokenizer, names, 64, teacher=teacher_dir, copies=2, seed=5)
     assert from_file["input_ids"] == from_teacher["input_ids"] and from_file["labels"] == from_teacher["labels"]
     assert np.allclose(from_file["teacher_logits"], from_teacher["teacher_logits"], atol=1e-6)
+    adjusted = distillation_set(encoded_train, texts, tokenizer, names, 64, soft_labels=soft_file, adjust=True)
+    gold = np.asarray(data["train"]["label"])
+    assert adjusted["labels"] == np.concatenate([gold, np.repeat(gold, 2)]).tolist()  # copies keep their source's
+    assert (np.argmax(adjusted["teacher_logits"], axis=-1) == adjusted["labels"]).all()
     with pytest.raises(ValueError, match="no soft labels for 3 of"):
         distillation_set(encoded_train, texts + ["A text the teacher never saw ?"], tokenizer, names, 64,
                          soft_labels=soft_file)  # fmt: skip

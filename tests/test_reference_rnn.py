@@ -32,7 +32,9 @@ REFERENCE_FILE = ROOT / "hf_rnn" / "reference" / "numpy_rnn.py"
 COMPARISON_SCRIPT = ROOT / "scripts" / "compare_reference.py"
 FIXTURE = ROOT / "tests" / "data" / "manual_rnn_fixture.label"
 #: The one configuration the NumPy RNN computes, whatever the `RNNConfig` defaults.
-REPRESENTABLE = {"num_layers": 1, "bidirectional": False, "nonlinearity": "tanh", "pooling": "last"}
+REPRESENTABLE = {
+    "num_layers": 1, "bidirectional": False, "nonlinearity": "tanh", "pooling": "last", "label_smoothing": 0.0
+}  # fmt: skip
 
 
 def padded_batch(seed: int, padding: str, batch_size: int = 5, length: int = 7, vocab_size: int = 20):

@@ -230,8 +230,12 @@ def test_recipe_runner_parses_a_recipe_as_hf_rnn_train_does(tmp_path, tiny_label
 def test_recipe_table_end_to_end(tmp_path, tiny_label_file):
     recipe = write_tiny_recipe(tmp_path / "recipes", tiny_label_file)
     output_dir = tmp_path / "results"
-    reproduce.main(["--recipes", str(recipe), "--seeds", "1,2", "--throughput_repeats", "1",
-                    "--output_dir", str(output_dir), "--tag", "tiny"])  # fmt: skip
+    reproduce.main(["--recipes", str(recipe), "--seeds", "1,2", "--throughput_repeats", "1", "--output_dir",
+                    str(output_dir), "--tag", "tiny", "--keep_models", str(tmp_path / "kept")])  # fmt: skip
+    kept = sorted(path.name for path in (tmp_path / "kept").iterdir())
+    assert kept == ["recipe-seed1", "recipe-seed2"]
+    assert (tmp_path / "kept" / "recipe-seed1" / "model.safetensors").is_file()
+    assert not list((tmp_path / "kept").glob("*/checkpoint-*"))
     report = json.loads((output_dir / "recipes-tiny.json").read_text())
     row = report["rows"]["recipe"]
     assert [run["seed"] for run in row["runs"]] == [1, 2] and row["model_type"] == "gru"

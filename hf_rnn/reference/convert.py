@@ -89,8 +89,8 @@ def to_hf(manual: ManualRNN, **config_kwargs) -> RNNForSequenceClassification:
     """
     A float32 [`RNNForSequenceClassification`] (in eval mode) holding the weights of `manual`.
 
-    Its config is sized from the weights, with one unidirectional tanh layer, `pooling="last"` and no dropout, whatever
-    the [`RNNConfig`] defaults.
+    Its config is sized from the weights, with one unidirectional tanh layer, `pooling="last"`, no dropout and no label
+    smoothing (the NumPy RNN's plain cross-entropy), whatever the [`RNNConfig`] defaults.
 
     Args:
         manual ([`ManualRNN`]): The NumPy RNN; its weights are copied.
@@ -104,6 +104,7 @@ def to_hf(manual: ManualRNN, **config_kwargs) -> RNNForSequenceClassification:
         "word_dropout": 0.0,
         "rnn_dropout": 0.0,
         "classifier_dropout": 0.0,
+        "label_smoothing": 0.0,
         **config_kwargs,
     }
     config = RNNConfig(
