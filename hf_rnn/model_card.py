@@ -39,6 +39,7 @@ from .configuration_hf_rnn import RecurrentConfig
 from .data import is_multi_label
 from .data import trec as trec_data
 from .metrics import confusion_matrix, multi_hot, per_class_scores, per_label_scores, sigmoid
+from .pretrained_embeddings import PACKAGE_PREFIX
 from .training_history import TrainingHistoryCallback, short_epoch
 
 CARD_FILENAME = "README.md"
@@ -78,6 +79,13 @@ TRAINING_ARGUMENTS = (
     "balanced_sampling",
     "tune_threshold",
     "seed",
+)
+#: Options of a distilled run that its card reports (with the name of the teacher or soft-label file).
+DISTILLATION_ARGUMENTS = (
+    "distillation_alpha",
+    "distillation_temperature",
+    "distillation_augment_copies",
+    "distillation_adjust_teacher",
 )
 #: Configuration fields that describe the data and the decision rule rather than the network; the card reports them
 #: in their own sections, not among the hyperparameters.
@@ -441,6 +449,18 @@ def _base_name(path: str | None) -> str | None:
     return os.path.basename(os.path.normpath(path)) if path else None
 
 
+def _pretrained_embeddings(model_args: dict[str, Any]) -> dict[str, Any]:
+    """Where the tokenizer and input embeddings came from (`--embeddings_from`, no local path), if not trained here."""
+    source = model_args.get("embeddings_from")
+    if not source:
+        return {}
+    named = source if source.startswith(PACKAGE_PREFIX) or not os.path.isdir(source) else _base_name(source)
+    summary = {"pretrained_from": named, "frozen": bool(model_args.get("freeze_embeddings"))}
+    if model_args.get("embeddings_pca_dims"):
+        summary["pca_dims"] = model_args["embeddings_pca_dims"]
+    return summary
+
+
 def dataset_summary(data_args: Any) -> dict[str, Any]:
     """
     Where the data came from, with no local path: the Hub id (`--dataset_name` that is not a local folder), the base
@@ -542,6 +562,10 @@ def build_card_data(
     training = {name: arguments[name] for name in TRAINING_ARGUMENTS if name in arguments}
     if "class_weights" in arguments:  # `balanced` or a file: its name only
         training["class_weights"] = _base_name(arguments["class_weights"]) if arguments["class_weights"] else None
+    teacher = arguments.get("teacher") or arguments.get("teacher_soft_labels")
+    if teacher:
+        training["distilled_from"] = _base_name(teacher)
+        training.update({name: arguments[name] for name in DISTILLATION_ARGUMENTS})
     training.update(
         epochs_trained=short_epoch(state.epoch),
         selected_epoch=next((entry["epoch"] for entry in history if entry["step"] == selected_step), None),
@@ -568,6 +592,7 @@ def build_card_data(
             "type": model_args["tokenizer_type"],
             "vocabulary_size": len(trainer.processing_class),
             **{key: model_args[key] for key in ("min_frequency", "lowercase", "max_length")},
+            **_pretrained_embeddings(model_args),
         },
         training=training,
         history=history,

@@ -214,6 +214,13 @@ def prepare_run(
             seed=training_args.seed,
             adjust=training_args.distillation_adjust_teacher,
         )
+        copies = len(train_dataset) // len(data["train"]) - 1  # a soft-label file brings its own count of copies
+        if training_args.distillation_augment_copies not in (0, copies):
+            raise ArgumentError(
+                f"--distillation_augment_copies {training_args.distillation_augment_copies}: the soft-label file "
+                f"{training_args.teacher_soft_labels} holds {copies} copies of each text."
+            )
+        training_args.distillation_augment_copies = copies  # what the run used, for its card
         training_args.remove_unused_columns = False  # keep teacher_logits; the splits hold model inputs only
     return PreparedRun(data, encoded, train_dataset, tokenizer, class_weights, pretrained_embeddings)
 

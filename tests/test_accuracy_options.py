@@ -55,6 +55,9 @@ def test_embeddings_from_a_real_hub_model(minilm_dir, tiny_label_file, tmp_path)
     tokenizer = AutoTokenizer.from_pretrained(tmp_path / "student")
     assert tokenizer.tokenize("photosynthesis") == AutoTokenizer.from_pretrained(minilm_dir).tokenize("photosynthesis")
     assert "token_type_ids" not in tokenizer("Who wrote Hamlet ?")
+    card = (tmp_path / "student" / "README.md").read_text()
+    assert f"The tokenizer and the input embeddings come from `{minilm_dir.name}`" in card
+    assert "and were kept frozen in training" in card and str(minilm_dir.parent) not in card
     answer = pipeline("text-classification", model=str(tmp_path / "student"))("Who wrote Hamlet ?")
     assert answer[0]["label"] in student.config.label2id
 
@@ -173,6 +176,16 @@ def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
         small_training_args(tmp_path / "student-file", teacher_soft_labels=str(soft_file)),
     )
     assert metrics["train_samples"] == 3 * len(data["train"])
+    card = (tmp_path / "student-file" / "README.md").read_text()
+    assert "with the teacher's soft labels from `soft.parquet` over the training texts and 2 perturbed copies" in card
+    assert "| `distillation_augment_copies` | `2` |" in card and str(tmp_path) not in card
+    with pytest.raises(ArgumentError, match="holds 2 copies of each text"):
+        train(
+            ModelArguments(model_type="gru", hidden_size=16, embedding_dim=16),
+            DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS),
+            small_training_args(tmp_path / "student-3", teacher_soft_labels=str(soft_file),
+                                distillation_augment_copies=3),
+        )  # fmt: skip
 
 
 def test_word_dropout_only_while_training():
