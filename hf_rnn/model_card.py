@@ -564,7 +564,7 @@ def build_card_data(
         training["class_weights"] = _base_name(arguments["class_weights"]) if arguments["class_weights"] else None
     teacher = arguments.get("teacher") or arguments.get("teacher_soft_labels")
     if teacher:
-        training["distilled_from"] = _base_name(teacher)
+        training["distilled_from"] = _base_name(teacher) if os.path.exists(teacher) else teacher  # a Hub id stays
         training.update({name: arguments[name] for name in DISTILLATION_ARGUMENTS})
     training.update(
         epochs_trained=short_epoch(state.epoch),
