@@ -183,9 +183,8 @@ def adjust_teacher(log_probabilities: np.ndarray, labels: np.ndarray) -> np.ndar
         `np.ndarray`: A corrected copy of `log_probabilities`.
     """
     adjusted = log_probabilities.copy()
-    rows = np.arange(len(adjusted))
     top = adjusted.argmax(axis=-1)
-    wrong = rows[top != labels]
+    wrong = np.flatnonzero(top != labels)
     adjusted[wrong, top[wrong]] = log_probabilities[wrong, labels[wrong]]
     adjusted[wrong, labels[wrong]] = log_probabilities[wrong, top[wrong]]
     return adjusted

@@ -39,7 +39,6 @@ from .configuration_hf_rnn import RecurrentConfig
 from .data import is_multi_label
 from .data import trec as trec_data
 from .metrics import confusion_matrix, multi_hot, per_class_scores, per_label_scores, sigmoid
-from .pretrained_embeddings import PACKAGE_PREFIX
 from .training_history import TrainingHistoryCallback, short_epoch
 
 CARD_FILENAME = "README.md"
@@ -449,13 +448,20 @@ def _base_name(path: str | None) -> str | None:
     return os.path.basename(os.path.normpath(path)) if path else None
 
 
+def _public_name(location: str | None) -> str | None:
+    """A model or dataset location as a card may show it: a local path by its base name; a Hub id or a
+    `package:` name as given."""
+    if location is None or not os.path.exists(location):
+        return location
+    return _base_name(os.path.abspath(location))
+
+
 def _pretrained_embeddings(model_args: dict[str, Any]) -> dict[str, Any]:
     """Where the tokenizer and input embeddings came from (`--embeddings_from`, no local path), if not trained here."""
     source = model_args.get("embeddings_from")
     if not source:
         return {}
-    named = source if source.startswith(PACKAGE_PREFIX) or not os.path.isdir(source) else _base_name(source)
-    summary = {"pretrained_from": named, "frozen": bool(model_args.get("freeze_embeddings"))}
+    summary = {"pretrained_from": _public_name(source), "frozen": bool(model_args.get("freeze_embeddings"))}
     if model_args.get("embeddings_pca_dims"):
         summary["pca_dims"] = model_args["embeddings_pca_dims"]
     return summary
@@ -470,7 +476,7 @@ def dataset_summary(data_args: Any) -> dict[str, Any]:
     files = {split: _base_name(options.get(f"{split}_file")) for split in ("train", "validation", "test")}
     name = options.get("dataset_name")
     local = name is not None and os.path.exists(name)
-    dataset_name = (_base_name(os.path.abspath(name)) if local else name) if name is not None else None
+    dataset_name = _public_name(name)
     if files["train"]:  # a training file replaces the dataset's train split; its other splits may still be used
         source, display, hub_id = "files", files["train"], None
     elif local:
@@ -564,7 +570,7 @@ def build_card_data(
         training["class_weights"] = _base_name(arguments["class_weights"]) if arguments["class_weights"] else None
     teacher = arguments.get("teacher") or arguments.get("teacher_soft_labels")
     if teacher:
-        training["distilled_from"] = _base_name(teacher) if os.path.exists(teacher) else teacher  # a Hub id stays
+        training["distilled_from"] = _public_name(teacher)
         training.update({name: arguments[name] for name in DISTILLATION_ARGUMENTS})
     training.update(
         epochs_trained=short_epoch(state.epoch),

@@ -54,7 +54,8 @@ def principal_components(weights: torch.Tensor, dims: int) -> torch.Tensor:
     """
     if not 1 <= dims <= weights.shape[1]:
         raise ValueError(f"the embedding width after PCA must be between 1 and {weights.shape[1]}, got {dims}.")
-    centred = weights.to(torch.float64) - weights.to(torch.float64).mean(dim=0)
+    weights = weights.to(torch.float64)
+    centred = weights - weights.mean(dim=0)
     directions, _ = top_eigenvectors(centred.T @ centred, dims)
     return (centred @ directions).to(torch.float32)
 
