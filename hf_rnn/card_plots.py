@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
-    from .model_card import RecurrentModelCardData
+    from .model_card_data import RecurrentModelCardData
 
 
 def _title(card_data: RecurrentModelCardData) -> str:
