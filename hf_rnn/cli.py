@@ -215,7 +215,7 @@ def teacher_command(argv: Sequence[str]) -> None:
     from transformers import TrainingArguments
 
     from .data import label_names
-    from .distillation import train_teacher, write_soft_labels
+    from .distillation import Augmentation, train_teacher, write_soft_labels
 
     teacher_args, data_args, training_args = parse(
         (arguments.TeacherArguments, arguments.DataArguments, TrainingArguments), argv, "hf-rnn teacher"
@@ -232,8 +232,12 @@ def teacher_command(argv: Sequence[str]) -> None:
                 list(data["train"]["text"]),
                 label_names(data),
                 teacher_args.soft_labels_file,
-                copies=teacher_args.soft_label_copies,
-                seed=teacher_args.soft_label_seed,
+                Augmentation(
+                    teacher_args.soft_label_copies,
+                    teacher_args.soft_label_seed,
+                    teacher_args.soft_label_replace_probability,
+                    teacher_args.soft_label_neighbours_from,
+                ),
             )
     _print_json(result)
 

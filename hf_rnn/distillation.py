@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import random
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -24,7 +27,10 @@ from transformers import (
 from .data import label_names as data_label_names
 from .inference import predict_proba
 from .metrics import build_compute_metrics
-from .pretrained_embeddings import resolve_model_location
+from .pretrained_embeddings import load_input_embeddings, resolve_model_location
+
+NEIGHBOUR_COUNT = 10  # candidates for a replaced word
+KEEP_FRACTION = 0.01  # words in at least this share of the texts are never replaced
 
 
 def distillation_loss(
@@ -51,29 +57,111 @@ def augment_texts(
     seed: int,
     mask_probability: float = 0.1,
     ngram_probability: float = 0.25,
+    replace_probability: float = 0.0,
+    neighbours: Mapping[str, Sequence[str]] | None = None,
     unknown_token: str = "[UNK]",
 ) -> list[str]:
     """
     Perturbed copies of each text, to show the student more of the teacher's judgement than the training
     texts alone (the transfer-set augmentation of Tang et al., 2019, "Distilling Task-Specific Knowledge from BERT
     into Simple Neural Networks"). In each copy every word is replaced by `unknown_token` with probability
-    `mask_probability`; then, with probability `ngram_probability`, only a random span of 1 to 5 words is kept.
+    `mask_probability`, or, with probability `replace_probability`, by one of its `neighbours` (lower-cased words to
+    similar words, see `word_neighbours`; a word without neighbours stays); then, with probability
+    `ngram_probability`, only a random span of 1 to 5 words is kept.
 
     Returns:
         `list[str]`: `copies` perturbed versions of every text, text by text.
     """
+    if replace_probability > 0 and neighbours is None:
+        raise ValueError("replacing words needs their `neighbours`.")
     rng = random.Random(seed)
     augmented = []
     for text in texts:
         words = text.split()
         for _ in range(copies):
-            copy = [unknown_token if rng.random() < mask_probability else word for word in words]
+            copy = []
+            for word in words:
+                draw = rng.random()
+                if draw < mask_probability:
+                    copy.append(unknown_token)
+                elif draw < mask_probability + replace_probability and neighbours and neighbours.get(word.lower()):
+                    copy.append(rng.choice(neighbours[word.lower()]))
+                else:
+                    copy.append(word)
             if len(copy) > 1 and rng.random() < ngram_probability:
                 length = rng.randint(1, min(5, len(copy)))
                 start = rng.randint(0, len(copy) - length)
                 copy = copy[start : start + length]
             augmented.append(" ".join(copy))
     return augmented
+
+
+def word_neighbours(
+    model_name_or_path: str | os.PathLike,
+    texts: list[str],
+    count: int = NEIGHBOUR_COUNT,
+    keep_fraction: float = KEEP_FRACTION,
+) -> dict[str, list[str]]:
+    """
+    For each word of `texts` that the vocabulary of `model_name_or_path` holds as a whole word (letters only, at least
+    three), its `count` nearest whole words by the cosine of that model's input embeddings (e.g. `sword`: `swords`,
+    `weapon`, `knife`, ...). Words found in at least `keep_fraction` of the texts (question words, articles, the
+    task's frequent cues), and in more than one, get no neighbours, so augmentation never replaces them. Suits
+    WordPiece and word-level vocabularies, whose tokens are words; words are matched lower-cased.
+
+    Returns:
+        `dict[str, list[str]]`: Lower-cased words to their neighbours, nearest first.
+    """
+    tokenizer, weights = load_input_embeddings(model_name_or_path)
+    special = set(tokenizer.all_special_tokens)
+    vocabulary = [
+        token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
+        if token.isalpha() and len(token) >= 3 and token not in special
+    ]  # fmt: skip
+    if not vocabulary:
+        raise ValueError(f"{model_name_or_path}: its vocabulary holds no whole words to replace words with.")
+    rows = {token: row for row, token in enumerate(vocabulary)}
+    document_counts = Counter(word for text in texts for word in {word.lower() for word in text.split()})
+    frequent = max(2.0, keep_fraction * len(texts))  # a word of a single text may always be replaced
+    words = sorted(word for word, n in document_counts.items() if word in rows and n < frequent)
+    vectors = weights[[tokenizer.convert_tokens_to_ids(token) for token in vocabulary]]
+    vectors = vectors / vectors.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    neighbours = {}
+    for start in range(0, len(words), 1024):
+        chunk = words[start : start + 1024]
+        similarity = vectors[[rows[word] for word in chunk]] @ vectors.T
+        similarity[torch.arange(len(chunk)), [rows[word] for word in chunk]] = -math.inf  # not the word itself
+        nearest = similarity.topk(min(count, len(vocabulary) - 1), dim=1).indices.tolist()
+        neighbours.update({word: [vocabulary[index] for index in row] for word, row in zip(chunk, nearest)})
+    return neighbours
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """
+    How the perturbed copies of the training texts are made: `copies` per text drawn with `seed` (`augment_texts`),
+    words replaced with `replace_probability` by their neighbours in the input embeddings of `neighbours_from`.
+    """
+
+    copies: int = 0
+    seed: int = 0
+    replace_probability: float = 0.0
+    neighbours_from: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.replace_probability > 0 and self.neighbours_from is None:
+            raise ValueError("replacing words by their neighbours needs a model to find them (`neighbours_from`).")
+
+    def apply(self, texts: list[str]) -> list[str]:
+        """The copies of `texts`, text by text."""
+        if not self.copies:
+            return []
+        neighbours = None
+        if self.replace_probability > 0:
+            neighbours = word_neighbours(self.neighbours_from, texts)
+        return augment_texts(
+            texts, self.copies, self.seed, replace_probability=self.replace_probability, neighbours=neighbours
+        )
 
 
 def teacher_logits(teacher_dir: str | os.PathLike, texts: list[str], label_names: list[str]) -> np.ndarray:
@@ -91,8 +179,13 @@ def teacher_logits(teacher_dir: str | os.PathLike, texts: list[str], label_names
     return np.log(np.clip(probabilities[:, [names.index(name) for name in label_names]], 1e-12, None))
 
 
-def text_key(text: str) -> str:
-    """The key of a text in a soft-label file: a short hash, so that the file holds no text."""
+def text_key(text: str) -> int:
+    """The key of a text in a soft-label file: a 64-bit hash, so that the file holds no text."""
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little", signed=True)
+
+
+def first_format_text_key(text: str) -> str:
+    """The key of a text in soft-label files of the first format (20 hex digits of the hash, float32 scores)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
@@ -101,13 +194,13 @@ def write_soft_labels(
     texts: list[str],
     label_names: list[str],
     path: str | os.PathLike,
-    copies: int = 0,
-    seed: int = 0,
+    augmentation: Augmentation | None = None,
 ) -> int:
     """
-    Write the teacher's log-probabilities for `texts` (the training texts) and `copies` perturbed copies of each
-    (`augment_texts` with `seed`) to a parquet file, keyed by `text_key`: no text is stored. The file's metadata keep
-    the label names, `copies` and `seed`, so a student run (`--teacher_soft_labels`) rebuilds the same copies.
+    Write the teacher's log-probabilities for `texts` (the training texts) and their perturbed copies
+    (`augmentation`) to a parquet file, keyed by `text_key` (no text is stored) and kept as float16. The file's
+    metadata keep the label names and the `Augmentation`, so a student run (`--teacher_soft_labels`) rebuilds the
+    same copies.
 
     Returns:
         `int`: The number of rows written.
@@ -115,23 +208,25 @@ def write_soft_labels(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    augmented = augment_texts(texts, copies, seed=seed)
-    everything = list(dict.fromkeys(texts + augmented))  # a repeated text is one row
-    logits = teacher_logits(teacher_dir, everything, label_names).astype(np.float32)
+    augmentation = augmentation or Augmentation()
+    everything = list(dict.fromkeys(texts + augmentation.apply(texts)))  # a repeated text is one row
+    logits = teacher_logits(teacher_dir, everything, label_names).astype(np.float16)
     table = pa.table(
-        {"key": [text_key(text) for text in everything], "teacher_logits": list(logits)},
+        {
+            "key": pa.array([text_key(text) for text in everything], type=pa.int64()),
+            "teacher_logits": pa.FixedSizeListArray.from_arrays(pa.array(logits.ravel()), len(label_names)),
+        },
         metadata={
             "hf_rnn_soft_labels": json.dumps(
                 {
                     "label_names": label_names,
-                    "copies": copies,
-                    "seed": seed,
+                    **asdict(augmentation),
                     "teacher": os.path.basename(os.path.normpath(os.fspath(teacher_dir))),
                 }
             )
         },
     )
-    pq.write_table(table, path, compression="zstd")
+    pq.write_table(table, path, compression="zstd", compression_level=19)
     return len(everything)
 
 
@@ -139,30 +234,39 @@ def write_soft_labels(
 class SoftLabels:
     """A soft-label file read back: the teacher's log-probabilities by text key, and how its copies were made."""
 
-    logits: dict[str, np.ndarray]
+    logits: dict[int | str, np.ndarray]
     label_names: list[str]
-    copies: int
-    seed: int
+    augmentation: Augmentation
+    key: Callable[[str], int | str] = text_key
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> SoftLabels:
-        """Read a file written by `write_soft_labels` (`ValueError` naming the file if it is not one)."""
+        """Read a file written by `write_soft_labels`, in this format or the first (`ValueError` naming the file if it
+        is not one)."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
             table = pq.read_table(path)
             info = json.loads(table.schema.metadata[b"hf_rnn_soft_labels"])
-        except (OSError, KeyError, ValueError, TypeError) as error:
+            keys = table.column("key").to_numpy(zero_copy_only=False)
+            rows = np.asarray(table.column("teacher_logits").combine_chunks().flatten(), dtype=np.float32)
+            augmentation = Augmentation(
+                int(info["copies"]), int(info["seed"]), float(info.get("replace_probability", 0.0)),
+                info.get("neighbours_from"),
+            )  # fmt: skip
+        except (OSError, KeyError, ValueError, TypeError, AttributeError) as error:
             raise ValueError(f"{path}: not a soft-label file written by `hf-rnn teacher` ({error}).") from None
-        rows = table.to_pydict()
-        logits = {key: np.asarray(row, dtype=np.float32) for key, row in zip(rows["key"], rows["teacher_logits"])}
-        return cls(logits, info["label_names"], int(info["copies"]), int(info["seed"]))
+        rows = rows.reshape(len(keys), len(info["label_names"]))
+        key = first_format_text_key if pa.types.is_string(table.schema.field("key").type) else text_key
+        return cls(dict(zip(keys.tolist(), rows)), info["label_names"], augmentation, key)
 
     def lookup(self, texts: list[str], label_names: list[str], source: str) -> np.ndarray:
         """The log-probabilities of `texts`, columns in the order of `label_names`; every text must be covered."""
         if sorted(self.label_names) != sorted(label_names):
             raise ValueError(f"{source}: soft labels for {self.label_names}, but the student learns {label_names}.")
-        missing = [text for text in texts if text_key(text) not in self.logits]
+        keys = [self.key(text) for text in texts]
+        missing = [text for text, key in zip(texts, keys) if key not in self.logits]
         if missing:
             raise ValueError(
                 f"{source}: no soft labels for {len(missing)} of {len(texts)} training texts "
@@ -170,7 +274,7 @@ class SoftLabels:
                 "the file was written for other training data (another file, split or split seed)."
             )
         order = [self.label_names.index(name) for name in label_names]
-        return np.stack([self.logits[text_key(text)][order] for text in texts])
+        return np.stack([self.logits[key][order] for key in keys])
 
 
 def adjust_teacher(log_probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -198,33 +302,36 @@ def distillation_set(
     max_length: int,
     teacher: str | os.PathLike | None = None,
     soft_labels: str | os.PathLike | None = None,
-    copies: int = 0,
-    seed: int = 0,
+    augmentation: Augmentation | None = None,
     adjust: bool = False,
-) -> Dataset:
+) -> tuple[Dataset, Augmentation]:
     """
     The encoded train split with the teacher's log-probabilities as `teacher_logits`, plus perturbed copies of each
-    text (`augment_texts`) labelled by the teacher alone (their `labels` are the teacher's choice).
+    text (`Augmentation`) labelled by the teacher alone (their `labels` are the teacher's choice).
 
-    The log-probabilities come from the `teacher` model (with `copies` copies per text drawn with `seed`), or from
-    a `soft_labels` file written by `write_soft_labels` (with the copies and seed it was written with). With
-    `adjust`, the teacher's mistakes are corrected by `adjust_teacher` against the gold label of each text (for a
-    copy: of the text it was made from), and copies keep that gold label.
+    The log-probabilities come from the `teacher` model (with the copies `augmentation` asks for), or from a
+    `soft_labels` file written by `write_soft_labels` (with the copies it was written with). With `adjust`, the
+    teacher's mistakes are corrected by `adjust_teacher` against the gold label of each text (for a copy: of the
+    text it was made from), and copies keep that gold label.
+
+    Returns:
+        `tuple[Dataset, Augmentation]`: The training set and how its copies were made.
     """
     if soft_labels is not None:
         stored = SoftLabels.read(soft_labels)
-        copies, seed = stored.copies, stored.seed
-    augmented = augment_texts(texts, copies, seed=seed)
+        augmentation = stored.augmentation
+    augmentation = augmentation or Augmentation()
+    augmented = augmentation.apply(texts)
     if soft_labels is not None:
         all_logits = stored.lookup(texts + augmented, label_names, os.fspath(soft_labels))
     else:
         all_logits = teacher_logits(teacher, texts + augmented, label_names)
     if adjust:
         gold = np.asarray(encoded_train["labels"])
-        all_logits = adjust_teacher(all_logits, np.concatenate([gold, np.repeat(gold, copies)]))
+        all_logits = adjust_teacher(all_logits, np.concatenate([gold, np.repeat(gold, augmentation.copies)]))
     train = encoded_train.add_column("teacher_logits", all_logits[: len(texts)].tolist())
     if not augmented:
-        return train
+        return train, augmentation
     extra = Dataset.from_dict(
         {
             **tokenizer(augmented, truncation=True, max_length=max_length),
@@ -232,7 +339,7 @@ def distillation_set(
             "teacher_logits": all_logits[len(texts) :].tolist(),
         }
     )
-    return concatenate_datasets([train, extra.cast(train.features)])
+    return concatenate_datasets([train, extra.cast(train.features)]), augmentation
 
 
 def train_teacher(

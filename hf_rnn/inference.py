@@ -363,8 +363,8 @@ def evaluate_split(
     text_columns, label_column = evaluation_columns(model, raw.source, text_column_names, label_column_name)
     multi_label = config.problem_type == "multi_label_classification"
     names = [config.id2label[index] for index in range(config.num_labels)]
-    delimiter = text_column_delimiter if text_column_delimiter is not None else getattr(
-        config, "text_column_delimiter", " "
+    delimiter = (
+        text_column_delimiter if text_column_delimiter is not None else getattr(config, "text_column_delimiter", " ")
     )
     data, _ = normalise(raw, text_columns, delimiter, label_column, multi_label, names)
     probabilities = predict_proba(model, tokenizer, data["text"], batch_size=batch_size)

@@ -79,6 +79,7 @@ DISTILLATION_ARGUMENTS = (
     "distillation_alpha",
     "distillation_temperature",
     "distillation_augment_copies",
+    "distillation_replace_probability",
     "distillation_adjust_teacher",
 )
 #: Configuration fields that describe the data and the decision rule rather than the network; the card reports them

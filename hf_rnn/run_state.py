@@ -69,6 +69,7 @@ def run_fingerprint(
         "teacher": training_args.teacher,
         "teacher_soft_labels": training_args.teacher_soft_labels,
         "distillation_augment_copies": training_args.distillation_augment_copies,
+        "distillation_replace_probability": training_args.distillation_replace_probability,
     }
 
 

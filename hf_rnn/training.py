@@ -20,7 +20,7 @@ from transformers import (
 
 from . import ARCHITECTURES
 from .data import is_multi_label, label_names
-from .distillation import distillation_set
+from .distillation import Augmentation, distillation_set
 from .inference import load_classifier
 from .metrics import build_compute_metrics, multi_hot, sigmoid, tune_threshold
 from .modeling_hf_rnn import RecurrentForSequenceClassification
@@ -202,7 +202,12 @@ def prepare_run(
     encoded = tokenize_splits(data, tokenizer, model_args.max_length)
     train_dataset = encoded["train"]
     if training_args.teacher is not None or training_args.teacher_soft_labels is not None:
-        train_dataset = distillation_set(
+        if training_args.distillation_replace_probability > 0 and model_args.embeddings_from is None:
+            raise ArgumentError(
+                "--distillation_replace_probability finds similar words in the --embeddings_from embeddings: "
+                "give --embeddings_from too."
+            )
+        train_dataset, augmentation = distillation_set(
             train_dataset,
             list(data["train"]["text"]),
             tokenizer,
@@ -210,17 +215,24 @@ def prepare_run(
             max_length=model_args.max_length,
             teacher=training_args.teacher,
             soft_labels=training_args.teacher_soft_labels,
-            copies=training_args.distillation_augment_copies,
-            seed=training_args.seed,
+            augmentation=Augmentation(
+                training_args.distillation_augment_copies,
+                training_args.seed,
+                training_args.distillation_replace_probability,
+                model_args.embeddings_from,
+            ),
             adjust=training_args.distillation_adjust_teacher,
         )
-        copies = len(train_dataset) // len(data["train"]) - 1  # a soft-label file brings its own count of copies
-        if training_args.distillation_augment_copies not in (0, copies):
-            raise ArgumentError(
-                f"--distillation_augment_copies {training_args.distillation_augment_copies}: the soft-label file "
-                f"{training_args.teacher_soft_labels} holds {copies} copies of each text."
-            )
-        training_args.distillation_augment_copies = copies  # what the run used, for its card
+        for option, value in (
+            ("distillation_augment_copies", augmentation.copies),
+            ("distillation_replace_probability", augmentation.replace_probability),
+        ):  # a soft-label file brings its own copies
+            if getattr(training_args, option) not in (0, value):
+                raise ArgumentError(
+                    f"--{option} {getattr(training_args, option)}: the soft-label file "
+                    f"{training_args.teacher_soft_labels} was written with {value}."
+                )
+            setattr(training_args, option, value)  # what the run used, for its card
         training_args.remove_unused_columns = False  # keep teacher_logits; the splits hold model inputs only
     return PreparedRun(data, encoded, train_dataset, tokenizer, class_weights, pretrained_embeddings)
 

