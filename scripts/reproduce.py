@@ -11,8 +11,10 @@ or `-- --teacher DIR`) and recorded with the results.
 
 The recipe table (issue 14), instead of the architecture tables:
 
-    python -m scripts.reproduce --recipes recipes/trec6-rnn.json,recipes/trec6-gru.json,recipes/trec6-lstm.json \
-        --seeds 1,2,3 --teacher_dir DIR
+    python -m scripts.reproduce --recipes recipes/trec6-rnn.json,recipes/trec6-lstm.json --seeds 1,2,3 \
+        --teacher_dir DIR
+
+(recipes taught by different teachers run in separate commands, each with its own `--teacher_dir`)
 
 trains each recipe once per seed exactly as `hf-rnn train RECIPE --seed S --output_dir TMP` does (the same parser,
 `hf_rnn.cli.parse`; options after `--` go between the recipe and `--seed`), and writes `results/recipes.{json,md}`:
