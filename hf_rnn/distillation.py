@@ -130,8 +130,9 @@ def word_neighbours(
     neighbours = {}
     for start in range(0, len(words), 1024):
         chunk = words[start : start + 1024]
-        similarity = vectors[[rows[word] for word in chunk]] @ vectors.T
-        similarity[torch.arange(len(chunk)), [rows[word] for word in chunk]] = -math.inf  # not the word itself
+        own_rows = [rows[word] for word in chunk]
+        similarity = vectors[own_rows] @ vectors.T
+        similarity[torch.arange(len(chunk)), own_rows] = -math.inf  # not the word itself
         nearest = similarity.topk(min(count, len(vocabulary) - 1), dim=1).indices.tolist()
         neighbours.update({word: [vocabulary[index] for index in row] for word, row in zip(chunk, nearest)})
     return neighbours
