@@ -228,7 +228,7 @@ def teacher_command(argv: Sequence[str]) -> None:
             teacher = training_args.output_dir
         if teacher_args.soft_labels_file is not None:
             result["soft_label_rows"] = write_soft_labels(
-                teacher,
+                [teacher, *(teacher_args.soft_label_ensemble or ())],
                 list(data["train"]["text"]),
                 label_names(data),
                 teacher_args.soft_labels_file,

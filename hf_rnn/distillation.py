@@ -191,8 +191,17 @@ def first_format_text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
+def ensemble_logits(teacher_dirs: Sequence[str | os.PathLike], texts: list[str], label_names: list[str]) -> np.ndarray:
+    """
+    Log-probabilities of an ensemble of fine-tuned classifiers for `texts`: the mean of each teacher's
+    log-probabilities (`teacher_logits`), renormalised (the normalised geometric mean of their probabilities).
+    """
+    mean = np.mean([teacher_logits(teacher_dir, texts, label_names) for teacher_dir in teacher_dirs], axis=0)
+    return mean - np.logaddexp.reduce(mean, axis=-1, keepdims=True)
+
+
 def write_soft_labels(
-    teacher_dir: str | os.PathLike,
+    teacher_dir: str | os.PathLike | Sequence[str | os.PathLike],
     texts: list[str],
     label_names: list[str],
     path: str | os.PathLike,
@@ -200,9 +209,9 @@ def write_soft_labels(
 ) -> int:
     """
     Write the teacher's log-probabilities for `texts` (the training texts) and their perturbed copies
-    (`augmentation`) to a parquet file, keyed by `text_key` (no text is stored) and kept as float16. The file's
-    metadata keep the label names and the `Augmentation`, so a student run (`--teacher_soft_labels`) rebuilds the
-    same copies.
+    (`augmentation`) to a parquet file, keyed by `text_key` (no text is stored) and kept as float16. Several teachers
+    write their ensemble (`ensemble_logits`). The file's metadata keep the label names and the `Augmentation`, so a
+    student run (`--teacher_soft_labels`) rebuilds the same copies.
 
     Returns:
         `int`: The number of rows written.
@@ -212,7 +221,8 @@ def write_soft_labels(
 
     augmentation = augmentation or Augmentation()
     everything = list(dict.fromkeys(texts + augmentation.apply(texts)))  # a repeated text is one row
-    logits = teacher_logits(teacher_dir, everything, label_names).astype(np.float16)
+    teacher_dirs = [teacher_dir] if isinstance(teacher_dir, (str, os.PathLike)) else list(teacher_dir)
+    logits = ensemble_logits(teacher_dirs, everything, label_names).astype(np.float16)
     table = pa.table(
         {
             "key": pa.array([text_key(text) for text in everything], type=pa.int64()),
@@ -223,7 +233,7 @@ def write_soft_labels(
                 {
                     "label_names": label_names,
                     **asdict(augmentation),
-                    "teacher": os.path.basename(os.path.normpath(os.fspath(teacher_dir))),
+                    "teacher": "+".join(os.path.basename(os.path.normpath(os.fspath(path))) for path in teacher_dirs),
                 }
             )
         },

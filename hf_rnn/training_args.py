@@ -419,6 +419,11 @@ class TeacherArguments:
         default=None,
         metadata={"help": "Also write the teacher's soft labels of the training texts (and copies) to this parquet."},
     )
+    soft_label_ensemble: list[str] | None = field(
+        default=None,
+        metadata={"help": "Other fine-tuned teachers whose soft labels are averaged with this one's (a teacher "
+                  "ensemble; mean of their log-probabilities)."},
+    )  # fmt: skip
     soft_label_copies: int = field(default=4, metadata={"help": "Perturbed copies of each training text labelled."})
     soft_label_seed: int = field(default=0, metadata={"help": "Seed of the perturbed copies."})
     soft_label_replace_probability: float = field(
@@ -440,6 +445,8 @@ class TeacherArguments:
             raise ArgumentError("--soft_label_replace_probability needs --soft_label_neighbours_from MODEL.")
         if not self.fine_tune and self.soft_labels_file is None:
             raise ArgumentError("--fine_tune false does nothing without --soft_labels_file.")
+        if self.soft_label_ensemble and self.soft_labels_file is None:
+            raise ArgumentError("--soft_label_ensemble averages soft labels: it needs --soft_labels_file.")
 
 
 @dataclass

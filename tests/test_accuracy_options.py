@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 from datasets import Dataset
-from transformers import AutoModel, AutoTokenizer, TrainingArguments, pipeline
+from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, TrainingArguments, pipeline
 
 import hf_rnn  # noqa: F401
 from hf_rnn import GRUConfig, GRUForSequenceClassification, LSTMConfig, LSTMForSequenceClassification
@@ -20,6 +20,7 @@ from hf_rnn.distillation import (
     augment_texts,
     distillation_loss,
     distillation_set,
+    ensemble_logits,
     first_format_text_key,
     teacher_logits,
     text_key,
@@ -236,6 +237,27 @@ def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
             small_training_args(tmp_path / "student-3", teacher_soft_labels=str(soft_file),
                                 distillation_augment_copies=3),
         )  # fmt: skip
+
+    # A teacher ensemble: the file holds the renormalised mean of the teachers' log-probabilities.
+    other = AutoModelForSequenceClassification.from_pretrained(teacher_dir)
+    with torch.no_grad():
+        other.classifier.bias += torch.linspace(-2.0, 2.0, other.config.num_labels)
+    other.save_pretrained(tmp_path / "other-teacher")
+    AutoTokenizer.from_pretrained(teacher_dir).save_pretrained(tmp_path / "other-teacher")
+    pair = [teacher_dir, tmp_path / "other-teacher"]
+    own, others = (teacher_logits(path, texts, names) for path in pair)
+    assert not np.allclose(own, others, atol=0.1)
+    mean = (own + others) / 2
+    expected = mean - np.log(np.exp(mean).sum(axis=-1, keepdims=True))
+    assert np.allclose(ensemble_logits(pair, texts, names), expected, atol=1e-5)
+    write_soft_labels(pair, texts, names, tmp_path / "ensemble.parquet")
+    stored = SoftLabels.read(tmp_path / "ensemble.parquet")
+    assert np.allclose(stored.lookup(texts, names, "ensemble"), expected, atol=1e-2)
+    assert json.loads(pq.read_schema(tmp_path / "ensemble.parquet").metadata[b"hf_rnn_soft_labels"])["teacher"] == (
+        "teacher+other-teacher"
+    )
+    with pytest.raises(ArgumentError, match="--soft_label_ensemble averages soft labels: it needs --soft_labels_file"):
+        TeacherArguments(model_name_or_path=str(teacher_dir), soft_label_ensemble=[str(tmp_path / "other-teacher")])
 
 
 def test_word_dropout_only_while_training():
