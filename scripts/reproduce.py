@@ -14,14 +14,16 @@ The recipe table (issue 14), instead of the architecture tables:
     python -m scripts.reproduce --recipes recipes/trec6-rnn.json,recipes/trec6-lstm.json --seeds 1,2,3 \
         --teacher_dir DIR
 
-(recipes taught by different teachers run in separate commands, each with its own `--teacher_dir`)
+(recipes taught by different teachers run in separate commands, each with its own `--teacher_dir`; a teacher
+ensemble is given as its folders separated by commas)
 
 trains each recipe once per seed exactly as `hf-rnn train RECIPE --seed S --output_dir TMP` does (the same parser,
 `hf_rnn.cli.parse`; options after `--` go between the recipe and `--seed`), and writes `results/recipes.{json,md}`:
 validation and test accuracy (mean ± std over the seeds), seconds per run, model size in MB (`model.safetensors` and
 the tokenizer files) and texts per second on one CPU thread (tokenizer + model, batch 64, the validation texts, median
 of `--throughput_repeats` passes; `scripts.common.throughput`) of each student, and with `--teacher_dir` (a fine-tuned
-transformers classifier folder) the teacher's rate measured in the same turns and the student / teacher ratio.
+transformers classifier folder, or several: an ensemble, whose rate is that of running every member on each text) the
+teacher's rate measured in the same turns and the student / teacher ratio.
 """
 
 from __future__ import annotations
@@ -72,9 +74,7 @@ class ReproduceArguments:
     tag: str = field(default="", metadata={"help": "Suffix of the output file names (for variants)."})
     keep_models: str | None = field(
         default=None,
-        metadata={
-            "help": "Copy every trained model folder (no checkpoints) into this folder."
-        },
+        metadata={"help": "Copy every trained model folder (no checkpoints) into this folder."},
     )
     recipes: str = field(
         default="",
@@ -83,8 +83,9 @@ class ReproduceArguments:
     )  # fmt: skip
     teacher_dir: str | None = field(
         default=None,
-        metadata={"help": "With --recipes: a fine-tuned transformers classifier folder whose throughput is measured "
-                          "beside each student's (student / teacher ratio)."},
+        metadata={"help": "With --recipes: a fine-tuned transformers classifier folder (comma-separated folders: a "
+                          "teacher ensemble) whose throughput is measured beside each student's (student / teacher "
+                          "ratio)."},
     )  # fmt: skip
     throughput_repeats: int = field(
         default=5, metadata={"help": "With --recipes: passes over the validation texts per throughput figure."}
@@ -143,11 +144,12 @@ def recipe_arguments(recipe: str, seed: int, output_dir: str, extra: list[str] |
 
 
 def run_recipe(
-    recipe: str, seeds: list[int], scratch: str, extra: list[str], teacher_dir: str | None, repeats: int
+    recipe: str, seeds: list[int], scratch: str, extra: list[str], teacher_dirs: list[str], repeats: int
 ) -> dict:
     """
     Train `recipe` once per seed (in `scratch`), then measure the texts per second of every seed's student on one
-    CPU thread, with the teacher's (if any) taking turns with them: one row of the recipe table.
+    CPU thread, with the teachers' (if any) taking turns with them: one row of the recipe table. An ensemble's rate is
+    that of its members run one after the other: `1 / sum(1 / rate)`.
     """
     name, runs, model_dirs, texts = Path(recipe).stem, [], {}, None
     for seed in tqdm(seeds, desc=name, unit="seed"):
@@ -164,8 +166,7 @@ def run_recipe(
             shutil.rmtree(checkpoint)
         runs.append(run)
         model_dirs[f"seed {seed}"] = output_dir
-    if teacher_dir is not None:
-        model_dirs["teacher"] = teacher_dir
+    model_dirs.update({f"teacher {index}": teacher_dir for index, teacher_dir in enumerate(teacher_dirs)})
     rates = texts_per_second(model_dirs, texts, batch_size=THROUGHPUT_BATCH_SIZE, repeats=repeats)
     for run in runs:
         run["texts_per_second"] = rates[f"seed {run['seed']}"]
@@ -173,9 +174,10 @@ def run_recipe(
         config = json.load(handle)
     row = {"recipe": recipe, "config": config, "model_type": model_args.model_type, "validation_texts": len(texts),
            "runs": runs, "summary": summarize(runs, RECIPE_KEYS)}  # fmt: skip
-    if teacher_dir is not None:
-        row["teacher_texts_per_second"] = rates["teacher"]
-        row["student_over_teacher"] = row["summary"]["texts_per_second"]["mean"] / rates["teacher"]
+    if teacher_dirs:
+        row["teacher_member_texts_per_second"] = [rates[f"teacher {index}"] for index in range(len(teacher_dirs))]
+        row["teacher_texts_per_second"] = 1 / sum(1 / rate for rate in row["teacher_member_texts_per_second"])
+        row["student_over_teacher"] = row["summary"]["texts_per_second"]["mean"] / row["teacher_texts_per_second"]
     print(f"{name}: " + json.dumps({key: round(value["mean"], 4) for key, value in row["summary"].items()}))
     return row
 
@@ -211,7 +213,8 @@ def recipes_markdown(report: dict) -> str:
     throughput = report["throughput"]
     teacher_line = (
         f" Teacher: `{teacher['dir']}` ({teacher['size_mb']:.1f} MB), measured in the same passes as each recipe's "
-        "students, taking turns with them; target: every student at least 20x its teacher."
+        "students, taking turns with them (an ensemble: its members one after the other); target: every student at "
+        "least 20x its teacher."
         if teacher else " No teacher measured (`--teacher_dir`)."
     )  # fmt: skip
     lines += [
@@ -232,19 +235,22 @@ def reproduce_recipes(args: ReproduceArguments, seeds: list[int], command: str, 
     for recipe in recipes:  # fail before hours of training, not after
         if not os.path.isfile(recipe):
             raise SystemExit(f"python -m scripts.reproduce: error: --recipes: no such file: {recipe}")
-    if args.teacher_dir is not None and not os.path.isdir(args.teacher_dir):
-        raise SystemExit(f"python -m scripts.reproduce: error: --teacher_dir: no such folder: {args.teacher_dir}")
+    teacher_dirs = [folder for folder in (args.teacher_dir or "").split(",") if folder]
+    for folder in teacher_dirs:
+        if not os.path.isdir(folder):
+            raise SystemExit(f"python -m scripts.reproduce: error: --teacher_dir: no such folder: {folder}")
     load_at_start, rows = os.getloadavg(), {}
     for recipe in recipes:
         with tempfile.TemporaryDirectory() as scratch:
-            rows[Path(recipe).stem] = run_recipe(recipe, seeds, scratch, extra, args.teacher_dir,
+            rows[Path(recipe).stem] = run_recipe(recipe, seeds, scratch, extra, teacher_dirs,
                                                  args.throughput_repeats)  # fmt: skip
             if args.keep_models is not None:
                 for folder in Path(scratch).iterdir():
                     keep_model(folder, args.keep_models)
     report = {
         "command": command, "run_options": extra, "seeds": seeds, "rows": rows,
-        "teacher": {"dir": args.teacher_dir, "size_mb": model_size_mb(args.teacher_dir)} if args.teacher_dir else None,
+        "teacher": {"dir": args.teacher_dir, "size_mb": sum(map(model_size_mb, teacher_dirs))} if teacher_dirs
+                   else None,
         "throughput": {"batch_size": THROUGHPUT_BATCH_SIZE, "threads": 1, "repeats": args.throughput_repeats,
                        "texts": next(iter(rows.values()))["validation_texts"] if rows else 0},
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),

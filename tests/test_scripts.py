@@ -249,6 +249,21 @@ def test_recipe_table_end_to_end(tmp_path, tiny_label_file):
     assert "| recipe | gru |" in text
     assert_tables_well_formed(text)
 
+    # Two kept students stand in for a teacher ensemble: its rate is that of running both on each text.
+    teachers = f"{tmp_path / 'kept' / 'recipe-seed1'},{tmp_path / 'kept' / 'recipe-seed2'}"
+    reproduce.main(["--recipes", str(recipe), "--seeds", "1", "--throughput_repeats", "1", "--output_dir",
+                    str(output_dir), "--tag", "taught", "--teacher_dir", teachers])  # fmt: skip
+    report = json.loads((output_dir / "recipes-taught.json").read_text())
+    row = report["rows"]["recipe"]
+    first, second = row["teacher_member_texts_per_second"]
+    assert row["teacher_texts_per_second"] == pytest.approx(first * second / (first + second))
+    student_rate = row["summary"]["texts_per_second"]["mean"]
+    assert row["student_over_teacher"] == pytest.approx(student_rate / row["teacher_texts_per_second"])
+    assert report["teacher"]["size_mb"] == pytest.approx(2 * row["summary"]["size_mb"]["mean"], rel=0.01)
+    assert_tables_well_formed((output_dir / "recipes-taught.md").read_text())
+    with pytest.raises(SystemExit, match="--teacher_dir: no such folder: .*missing"):
+        reproduce.main(["--recipes", str(recipe), "--teacher_dir", f"{teachers},{tmp_path / 'missing'}"])
+
 
 def test_shipped_recipes_parse_and_their_soft_labels_cover_the_train_split(tmp_path, trec_train_file):
     recipes = sorted((Path(__file__).parents[1] / "recipes").glob("*.json"))
