@@ -220,6 +220,7 @@ def test_teacher_then_distilled_student(minilm_dir, tiny_label_file, tmp_path):
     assert metrics["train_samples"] == 3 * len(data["train"])
     card = (tmp_path / "student-file" / "README.md").read_text()
     assert "with the teacher's soft labels from `soft.parquet` over the training texts and 2 perturbed copies" in card
+    assert "perturbed copies of each; a copy's hard label is the teacher's top class." in card
     assert "| `distillation_augment_copies` | `2` |" in card and str(tmp_path) not in card
     with pytest.raises(ArgumentError, match="similar words in the --embeddings_from embeddings"):
         train(

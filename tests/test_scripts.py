@@ -16,19 +16,21 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from transformers import AutoModelForSequenceClassification
 from transformers.trainer_callback import PrinterCallback
 
 import hf_rnn.export
 import hf_rnn.training
 from hf_rnn import ARCHITECTURES
 from hf_rnn.cli import main as hf_rnn_main
+from hf_rnn.data import label_names
 from hf_rnn.data.trec import COARSE_LABELS
-from hf_rnn.distillation import SoftLabels
+from hf_rnn.distillation import SoftLabels, teacher_logits
 from hf_rnn.optional import MissingExtraError
 from hf_rnn.tokenization import train_tokenizer
 from hf_rnn.training import build_trainer, prepare_run
 from hf_rnn.training_args import DataArguments, ModelArguments
-from scripts import reproduce
+from scripts import evaluate_teachers, reproduce
 from scripts.baselines import plain_pytorch_lstm
 from scripts.benchmark.arguments import BenchmarkArguments, Plan
 from scripts.benchmark.report import markdown
@@ -281,3 +283,28 @@ def test_shipped_recipes_parse_and_their_soft_labels_cover_the_train_split(tmp_p
         stored = SoftLabels.read(soft_labels)
         logits = stored.lookup(texts + stored.augmentation.apply(texts), list(COARSE_LABELS), soft_labels)
         assert logits.shape == (len(texts) * (1 + stored.augmentation.copies), 6) and np.isfinite(logits).all()
+
+
+def test_teacher_evaluation_scores_each_teacher_and_their_ensemble(tmp_path, tiny_label_file):
+    data = tiny_data_args(tiny_label_file).load_splits()
+    first = save_tiny_model(tmp_path / "first", list(data["train"]["text"]))
+    second = save_tiny_model(tmp_path / "second", list(data["train"]["text"]))
+    shifted = AutoModelForSequenceClassification.from_pretrained(second)
+    with torch.no_grad():
+        shifted.classifier.bias += torch.linspace(-3.0, 3.0, 6)  # another teacher than the first
+    shifted.save_pretrained(second)
+    data_flags = ["--train_file", str(tiny_label_file), "--validation_file", str(tiny_label_file),
+                  "--test_file", str(tiny_label_file)]  # fmt: skip
+    evaluate_teachers.main(["--teacher_dirs", f"{first},{second}", "--output_dir", str(tmp_path / "results"),
+                            *data_flags])  # fmt: skip
+    scores = json.loads((tmp_path / "results" / "teachers.json").read_text())["scores"]
+    assert list(scores) == ["first", "second", "ensemble"]
+    texts, gold, names = list(data["test"]["text"]), np.asarray(data["test"]["label"]), label_names(data)
+    first_scores, second_scores = (teacher_logits(folder, texts, names) for folder in (first, second))
+    together = first_scores + second_scores  # the ensemble's argmax: that of the summed log-probabilities
+    for name, logits in (("first", first_scores), ("second", second_scores), ("ensemble", together)):
+        assert scores[name]["test"]["accuracy"] == pytest.approx((logits.argmax(axis=-1) == gold).mean())
+    assert scores["first"]["test"] != scores["second"]["test"]
+    assert_tables_well_formed((tmp_path / "results" / "teachers.md").read_text())
+    with pytest.raises(SystemExit, match="--teacher_dirs: no such folder: .*missing"):
+        evaluate_teachers.main(["--teacher_dirs", f"{first},{tmp_path / 'missing'}", *data_flags])
