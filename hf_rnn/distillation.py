@@ -191,13 +191,18 @@ def first_format_text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
+def average_log_probabilities(members: Sequence[np.ndarray]) -> np.ndarray:
+    """The ensemble of classifiers' log-probabilities: their mean, renormalised (the normalised geometric mean)."""
+    mean = np.mean(members, axis=0)
+    return mean - np.logaddexp.reduce(mean, axis=-1, keepdims=True)
+
+
 def ensemble_logits(teacher_dirs: Sequence[str | os.PathLike], texts: list[str], label_names: list[str]) -> np.ndarray:
     """
-    Log-probabilities of an ensemble of fine-tuned classifiers for `texts`: the mean of each teacher's
-    log-probabilities (`teacher_logits`), renormalised (the normalised geometric mean of their probabilities).
+    Log-probabilities of an ensemble of fine-tuned classifiers for `texts`: `average_log_probabilities` of each
+    teacher's `teacher_logits`.
     """
-    mean = np.mean([teacher_logits(teacher_dir, texts, label_names) for teacher_dir in teacher_dirs], axis=0)
-    return mean - np.logaddexp.reduce(mean, axis=-1, keepdims=True)
+    return average_log_probabilities([teacher_logits(teacher_dir, texts, label_names) for teacher_dir in teacher_dirs])
 
 
 def write_soft_labels(

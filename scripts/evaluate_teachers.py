@@ -5,7 +5,7 @@
 (default data: `hf_rnn.data.trec.default_train_file()`, as `scripts.reproduce`). Cuts the validation and test splits
 as `hf-rnn train` does (`DataArguments`, the same options and defaults), and writes
 `teachers.{json,md}` (with `--tag`, `teachers-TAG.*`) in `--output_dir`: accuracy and macro-F1 of each teacher and of
-their ensemble (`hf_rnn.distillation.ensemble_logits`: the renormalised mean of their log-probabilities, what
+their ensemble (`hf_rnn.distillation.average_log_probabilities`: the renormalised mean of their log-probabilities, what
 `hf-rnn teacher --soft_label_ensemble` writes).
 """
 
@@ -22,9 +22,10 @@ from transformers import logging as transformers_logging
 
 from hf_rnn.data import label_names
 from hf_rnn.data.trec import default_train_file
-from hf_rnn.distillation import ensemble_logits
+from hf_rnn.distillation import average_log_probabilities, teacher_logits
 from hf_rnn.metrics import classification_metrics
 from hf_rnn.training_args import DataArguments
+from scripts.common import existing_folders
 
 SPLITS = ("validation", "test")
 
@@ -39,17 +40,17 @@ class TeacherEvaluationArguments:
 
 
 def score_teachers(teacher_dirs: list[str], data, names: list[str]) -> dict[str, dict[str, dict[str, float]]]:
-    """Accuracy and macro-F1 on each split of `data` for every teacher alone and, if there are several, together."""
-    members = {Path(folder).name: [folder] for folder in teacher_dirs}
-    if len(teacher_dirs) > 1:
-        members["ensemble"] = teacher_dirs
+    """Accuracy and macro-F1 on each split of `data` for every teacher alone and, if there are several, together
+    (each teacher classifies each split once)."""
     scores = {}
-    for name, folders in members.items():
-        scores[name] = {}
-        for split in SPLITS:
-            predictions = ensemble_logits(folders, list(data[split]["text"]), names).argmax(axis=-1)
-            metrics = classification_metrics(data[split]["label"], predictions, len(names))
-            scores[name][split] = {key: metrics[key] for key in ("accuracy", "macro_f1")}
+    for split in SPLITS:
+        texts = list(data[split]["text"])
+        logits = {Path(folder).name: teacher_logits(folder, texts, names) for folder in teacher_dirs}
+        if len(teacher_dirs) > 1:
+            logits["ensemble"] = average_log_probabilities(list(logits.values()))
+        for name, values in logits.items():
+            metrics = classification_metrics(data[split]["label"], values.argmax(axis=-1), len(names))
+            scores.setdefault(name, {})[split] = {key: metrics[key] for key in ("accuracy", "macro_f1")}
     return scores
 
 
@@ -71,10 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = HfArgumentParser((TeacherEvaluationArguments, DataArguments), prog="python -m scripts.evaluate_teachers")
     args, data_args = parser.parse_args_into_dataclasses(args=argv)
     transformers_logging.set_verbosity_error()
-    teacher_dirs = [folder for folder in args.teacher_dirs.split(",") if folder]
-    for folder in teacher_dirs:
-        if not os.path.isdir(folder):
-            raise SystemExit(f"python -m scripts.evaluate_teachers: error: --teacher_dirs: no such folder: {folder}")
+    teacher_dirs = existing_folders(args.teacher_dirs, "--teacher_dirs", "python -m scripts.evaluate_teachers")
     data = data_args.load_splits()
     scores = score_teachers(teacher_dirs, data, label_names(data))
     command = " ".join(["python -m scripts.evaluate_teachers", *argv])

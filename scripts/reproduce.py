@@ -50,6 +50,7 @@ from hf_rnn.data.trec import default_train_file
 from hf_rnn.training import train
 from hf_rnn.training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 from scripts.baselines import plain_pytorch_lstm, tfidf_svm
+from scripts.common import existing_folders
 from scripts.common.throughput import model_size_mb, texts_per_second
 
 METRICS = ("train_accuracy", "eval_accuracy", "eval_macro_f1", "test_accuracy", "test_macro_f1")
@@ -235,10 +236,7 @@ def reproduce_recipes(args: ReproduceArguments, seeds: list[int], command: str, 
     for recipe in recipes:  # fail before hours of training, not after
         if not os.path.isfile(recipe):
             raise SystemExit(f"python -m scripts.reproduce: error: --recipes: no such file: {recipe}")
-    teacher_dirs = [folder for folder in (args.teacher_dir or "").split(",") if folder]
-    for folder in teacher_dirs:
-        if not os.path.isdir(folder):
-            raise SystemExit(f"python -m scripts.reproduce: error: --teacher_dir: no such folder: {folder}")
+    teacher_dirs = existing_folders(args.teacher_dir, "--teacher_dir", "python -m scripts.reproduce")
     load_at_start, rows = os.getloadavg(), {}
     for recipe in recipes:
         with tempfile.TemporaryDirectory() as scratch:
