@@ -238,6 +238,10 @@ class RecurrentTrainingArguments(TrainingArguments):
     dataloader_pin_memory: bool = field(
         default=torch.cuda.is_available(), metadata={"help": "Pin batches in page-locked memory (useful on GPU only)."}
     )
+    do_predict: bool = field(
+        default=True,
+        metadata={"help": "Score the test split once at the end (always: the card's results come from it)."},
+    )
     early_stopping_patience: int = field(
         default=5, metadata={"help": "Stop after this many evaluations without improvement (0: never)."}
     )
@@ -310,6 +314,10 @@ class RecurrentTrainingArguments(TrainingArguments):
                  self.distillation_augment_copies)  # fmt: skip
         _require(0.0 <= self.distillation_replace_probability <= 0.9, "distillation_replace_probability",
                  "in [0, 0.9]", self.distillation_replace_probability)  # fmt: skip
+        if not self.do_predict:
+            raise ArgumentError(
+                "--do_predict false is not supported: a run scores its test split once, for its card and metrics."
+            )
         if self.label_smoothing_factor:
             raise ArgumentError(
                 "use --label_smoothing (the model's own loss, kept in its config) instead of --label_smoothing_factor."

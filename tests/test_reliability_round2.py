@@ -331,6 +331,7 @@ BAD_OPTIONS = {
     "no gradient accumulation": (["--gradient_accumulation_steps", "0"], "--gradient_accumulation_steps must be"),
     "eval accumulation 0": (["--eval_accumulation_steps", "0"], "--eval_accumulation_steps must be at least 1"),
     "a dropout of 1": (["--embedding_dropout", "1"], "--embedding_dropout must be in [0, 1)"),
+    "no test scoring": (["--do_predict", "false"], "--do_predict false is not supported: a run scores its test split"),
     "unknown option": (["--no_such_option", "3"], "unrecognized arguments: --no_such_option 3 (see hf-rnn train"),
     "not a number": (["--hidden_size", "many"], "--hidden_size"),
 }  # fmt: skip
