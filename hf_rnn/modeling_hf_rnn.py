@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import torch
 from torch import nn
+from torch.func import functional_call
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 from transformers import PreTrainedModel
 from transformers import initialization as init
@@ -162,6 +163,18 @@ class RecurrentModel(RecurrentPreTrainedModel):
         dropped = (torch.rand(input_ids.shape, device=input_ids.device) < self.config.word_dropout) & mask
         return input_ids.masked_fill(dropped, self.config.unk_token_id)
 
+    def _run_layer(self, layer: nn.RNNBase, packed: PackedSequence) -> tuple[PackedSequence, torch.Tensor | tuple]:
+        """`layer(packed)`, in training with `recurrent_weight_dropout` applied to its hidden-to-hidden weights."""
+        rate = self.config.recurrent_weight_dropout
+        if not self.training or rate == 0:
+            return layer(packed)
+        dropped = {
+            name: nn.functional.dropout(weight, rate)
+            for name, weight in layer.named_parameters()
+            if name.startswith("weight_hh")
+        }
+        return functional_call(layer, dropped, (packed,))
+
     def _encode_packed(
         self, hidden: torch.Tensor, host_lengths: torch.Tensor, output_hidden_states: bool
     ) -> tuple[torch.Tensor, list | None, torch.Tensor]:
@@ -178,7 +191,7 @@ class RecurrentModel(RecurrentPreTrainedModel):
                 packed = PackedSequence(
                     self.rnn_dropout(packed.data), packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
                 )
-            packed, final_state = layer(packed)
+            packed, final_state = self._run_layer(layer, packed)
             if output_hidden_states:
                 all_hidden_states.append(pad_packed_sequence(packed, batch_first=True, total_length=length)[0])
         outputs = (

@@ -21,7 +21,8 @@ from .tokenization import TOKENIZER_TYPES
 #: The configuration options `ModelArguments` exposes (defaults read from `RecurrentConfig`).
 CONFIG_OPTIONS = (
     "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling", "attention_size",
-    "embedding_dropout", "word_dropout", "rnn_dropout", "classifier_dropout", "label_smoothing",
+    "embedding_dropout", "word_dropout", "rnn_dropout", "recurrent_weight_dropout", "classifier_dropout",
+    "label_smoothing",
 )  # fmt: skip
 #: Metrics `--metric_name` can select the best checkpoint by.
 METRIC_CHOICES = ("accuracy", "macro_f1", "micro_f1", "weighted_f1", "macro_precision", "macro_recall",
@@ -72,6 +73,11 @@ class ModelArguments:
     rnn_dropout: float = field(
         default=_config_default("rnn_dropout"), metadata={"help": "Dropout between recurrent layers."}
     )
+    recurrent_weight_dropout: float | None = field(
+        default=None,
+        metadata={"help": "DropConnect on the hidden-to-hidden weights, one mask per batch (default: the family's, "
+                  "0.3 for rnn, 0 for gru and lstm)."},
+    )  # fmt: skip
     classifier_dropout: float = field(
         default=_config_default("classifier_dropout"), metadata={"help": "Dropout before the classifier."}
     )
@@ -113,15 +119,20 @@ class ModelArguments:
             if self.embeddings_from is None:
                 raise ArgumentError("--embeddings_pca_dims reduces pretrained embeddings: give --embeddings_from too.")
         _require(self.vocab_size >= 3, "vocab_size", "at least 3 ([PAD], [UNK] and one word)", self.vocab_size)
-        for name in ("embedding_dropout", "word_dropout", "rnn_dropout", "classifier_dropout", "label_smoothing"):
+        rates = ("embedding_dropout", "word_dropout", "rnn_dropout", "recurrent_weight_dropout", "classifier_dropout",
+                 "label_smoothing")  # fmt: skip
+        for name in rates:
+            if getattr(self, name) is None:  # recurrent_weight_dropout: the family's default
+                continue
             _require(0.0 <= getattr(self, name) < 1.0, name, "in [0, 1)", getattr(self, name))
         if self.model_type != "rnn" and self.nonlinearity != _config_default("nonlinearity", RNNConfig):
             raise ArgumentError("--nonlinearity applies to the simple RNN only (--model_type rnn).")
 
     def config_kwargs(self) -> dict[str, object]:
-        """The configuration options of the model to build (`nonlinearity` for the simple RNN only)."""
+        """The configuration options of the model to build (`nonlinearity` for the simple RNN only; options left
+        at `None` take the family's default)."""
         names = CONFIG_OPTIONS + (("nonlinearity",) if self.model_type == "rnn" else ())
-        return {name: getattr(self, name) for name in names}
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
 
 @dataclass

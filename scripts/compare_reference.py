@@ -47,6 +47,7 @@ PINNED_MODEL_OPTIONS = {
     "embedding_dropout": 0.0,
     "word_dropout": 0.0,
     "rnn_dropout": 0.0,
+    "recurrent_weight_dropout": 0.0,
     "classifier_dropout": 0.0,
     "label_smoothing": 0.0,
 }

@@ -48,6 +48,7 @@ def test_train_evaluate_predict_each_model(model_type, trec_train_file, majority
     assert EXPECTED_FILES <= {path.name for path in output_dir.iterdir()}
     config = json.loads((output_dir / "config.json").read_text())
     assert config["id2label"]["0"] == "ABBR" and config["model_type"] == f"hf_{model_type}"
+    assert config["recurrent_weight_dropout"] == (0.3 if model_type == "rnn" else 0.0)  # the family's default
     saved = json.loads((output_dir / "all_results.json").read_text())
     assert saved["test_accuracy"] == printed["test_accuracy"]
 

@@ -147,6 +147,30 @@ def test_outputs_loss_and_hidden_states(family):
     torch.testing.assert_close(loss, output.loss)
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_recurrent_weight_dropout_masks_hidden_to_hidden_weights_in_training_only(family):
+    no_dropout = dict(embedding_dropout=0.0, classifier_dropout=0.0, num_layers=2, bidirectional=True)
+    ids, labels = torch.tensor([[3, 4, 5, 6, 7], [8, 9, 10, 0, 0]]), torch.tensor([0, 2])
+    mask = (ids != 0).long()
+    model = small_classifier(family, recurrent_weight_dropout=0.5, **no_dropout)
+    plain = small_classifier(family, recurrent_weight_dropout=0.0, **no_dropout)  # the same weights (same seed)
+    torch.testing.assert_close(model(ids, attention_mask=mask).logits, plain(ids, attention_mask=mask).logits)
+    model.train()
+    torch.manual_seed(1)
+    model(ids, attention_mask=mask, labels=labels).loss.backward()
+    plain.train()
+    plain(ids, attention_mask=mask, labels=labels).loss.backward()
+    for name, weight in model.encoder.layers.named_parameters():
+        # A dropped weight plays no part in the batch: its gradient is exactly 0, for about half of them.
+        zero = (weight.grad == 0).float().mean().item()
+        if "weight_hh" in name:
+            assert 0.3 < zero < 0.7, (name, zero)
+        else:
+            assert zero < 0.2, (name, zero)
+    assert all((weight.grad == 0).float().mean() < 0.2 for weight in plain.encoder.layers.parameters())
+    assert model.state_dict().keys() == plain.state_dict().keys()  # saved and loaded like any model
+
+
 def test_empty_question_and_all_padding_rows_are_classified():
     model = small_classifier("gru")
     empty = model(torch.zeros((1, 0), dtype=torch.long), attention_mask=torch.zeros((1, 0), dtype=torch.long))
@@ -162,6 +186,8 @@ def test_config_rejects_bad_values():
         RNNConfig(nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="dropout"):
         RNNConfig(rnn_dropout=1.5)
+    with pytest.raises(ValueError, match="recurrent_weight_dropout"):
+        RNNConfig(recurrent_weight_dropout=1.0)
     relu = small_classifier("rnn", nonlinearity="relu")
     assert relu.encoder.layers[0].nonlinearity == "relu"
 

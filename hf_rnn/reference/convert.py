@@ -103,6 +103,7 @@ def to_hf(manual: ManualRNN, **config_kwargs) -> RNNForSequenceClassification:
         "embedding_dropout": 0.0,
         "word_dropout": 0.0,
         "rnn_dropout": 0.0,
+        "recurrent_weight_dropout": 0.0,
         "classifier_dropout": 0.0,
         "label_smoothing": 0.0,
         **config_kwargs,
