@@ -1,10 +1,10 @@
 """
 The `hf-rnn` command: `hf-rnn COMMAND [CONFIG.json] [--option value ...]`; dispatch only.
 
-Each command parses its dataclasses from `hf_rnn.training_args` (a JSON file first supplies options, which flags after
-it override), calls the library and prints its result as JSON on stdout; logs go to stderr. Known failures print
-one line, `hf-rnn COMMAND: error: ...`, and exit with 2 (a bad option) or 1 (anything else); `--debug` or
-`HF_RNN_DEBUG=1` shows the traceback instead.
+Each command parses its dataclasses from `hf_rnn.training_args` or `hf_rnn.command_args` (a JSON file first supplies
+options, which flags after it override), calls the library and prints its result as JSON on stdout; logs go to
+stderr. Known failures print one line, `hf-rnn COMMAND: error: ...`, and exit with 2 (a bad option) or 1 (anything
+else); `--debug` or `HF_RNN_DEBUG=1` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from transformers import HfArgumentParser
 
+from . import command_args
 from . import training_args as arguments
 
 USAGE_ERROR, RUNTIME_ERROR = 2, 1
@@ -113,7 +114,7 @@ def evaluate_command(argv: Sequence[str]) -> None:
     from .inference import evaluate_dataset, evaluate_file, load_classifier
     from .threads import configure_threads
 
-    (args,) = parse((arguments.EvaluateArguments,), argv, "hf-rnn evaluate")
+    (args,) = parse((command_args.EvaluateArguments,), argv, "hf-rnn evaluate")
     configure_threads(args.num_threads)
     model, tokenizer = load_classifier(args.model_name_or_path)
     columns = {
@@ -147,7 +148,7 @@ def predict_command(argv: Sequence[str]) -> None:
     def add_texts(parser: HfArgumentParser) -> None:
         parser.add_argument("texts", nargs="*", help="Texts to classify (none: one per line on stdin).")
 
-    args, rest = parse((arguments.PredictArguments,), argv, "hf-rnn predict", add_texts)
+    args, rest = parse((command_args.PredictArguments,), argv, "hf-rnn predict", add_texts)
     texts = validate_texts(rest.texts or read_stdin_lines())  # arguments that are not UTF-8: decoded as files are
     configure_threads(args.num_threads)
     model, tokenizer = load_classifier(args.model_name_or_path)
@@ -158,7 +159,7 @@ def predict_command(argv: Sequence[str]) -> None:
 def push_command(argv: Sequence[str]) -> None:
     from .hub import push_model
 
-    (args,) = parse((arguments.PushArguments,), argv, "hf-rnn push")
+    (args,) = parse((command_args.PushArguments,), argv, "hf-rnn push")
     commit = push_model(
         args.model_name_or_path,
         args.repo_id,
@@ -177,21 +178,21 @@ def push_command(argv: Sequence[str]) -> None:
 def export_command(argv: Sequence[str]) -> None:
     from .export import export_onnx
 
-    (args,) = parse((arguments.ExportArguments,), argv, "hf-rnn export")
+    (args,) = parse((command_args.ExportArguments,), argv, "hf-rnn export")
     _print_json(export_onnx(args.model_name_or_path, args.output_dir, quantize=args.quantize, opset=args.opset))
 
 
 def demo_command(argv: Sequence[str]) -> None:
     from .demo import serve
 
-    (args,) = parse((arguments.DemoArguments,), argv, "hf-rnn demo")
+    (args,) = parse((command_args.DemoArguments,), argv, "hf-rnn demo")
     serve(args.model_name_or_path, args.server_port, args.server_name, args.share, args.title, args.num_threads)
 
 
 def compact_command(argv: Sequence[str]) -> None:
     from .compact import compact_model
 
-    (args,) = parse((arguments.CompactArguments,), argv, "hf-rnn compact")
+    (args,) = parse((command_args.CompactArguments,), argv, "hf-rnn compact")
     _print_json(
         compact_model(
             args.model_name_or_path,
@@ -207,7 +208,7 @@ def compact_command(argv: Sequence[str]) -> None:
 def card_command(argv: Sequence[str]) -> None:
     from .model_card import regenerate_model_card
 
-    (args,) = parse((arguments.CardArguments,), argv, "hf-rnn card")
+    (args,) = parse((command_args.CardArguments,), argv, "hf-rnn card")
     print(regenerate_model_card(args.model_name_or_path))
 
 
@@ -218,7 +219,7 @@ def teacher_command(argv: Sequence[str]) -> None:
     from .distillation import Augmentation, train_teacher, write_soft_labels
 
     teacher_args, data_args, training_args = parse(
-        (arguments.TeacherArguments, arguments.DataArguments, TrainingArguments), argv, "hf-rnn teacher"
+        (command_args.TeacherArguments, arguments.DataArguments, TrainingArguments), argv, "hf-rnn teacher"
     )
     data = data_args.load_splits()
     result, teacher = {}, teacher_args.model_name_or_path
@@ -250,7 +251,7 @@ def search_command(argv: Sequence[str]) -> None:
             arguments.ModelArguments,
             arguments.DataArguments,
             arguments.RecurrentTrainingArguments,
-            arguments.SearchArguments,
+            command_args.SearchArguments,
         ),
         argv,
         "hf-rnn search",

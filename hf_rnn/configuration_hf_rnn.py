@@ -98,7 +98,11 @@ class RecurrentConfig(PreTrainedConfig):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}.")
         for name in (
-            "embedding_dropout", "word_dropout", "rnn_dropout", "recurrent_weight_dropout", "classifier_dropout"
+            "embedding_dropout",
+            "word_dropout",
+            "rnn_dropout",
+            "recurrent_weight_dropout",
+            "classifier_dropout",
         ):
             if not 0.0 <= float(getattr(self, name)) < 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)!r}.")

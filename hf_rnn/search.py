@@ -6,8 +6,9 @@ import dataclasses
 import json
 import os
 
+from .command_args import SearchArguments
 from .training import build_model, build_trainer, prepare_run, select_metric
-from .training_args import DataArguments, ModelArguments, RecurrentTrainingArguments, SearchArguments
+from .training_args import DataArguments, ModelArguments, RecurrentTrainingArguments
 
 
 def training_space(trial) -> dict[str, object]:

@@ -12,6 +12,7 @@ from transformers import AutoModel, AutoModelForSequenceClassification, AutoToke
 
 import hf_rnn  # noqa: F401
 from hf_rnn import GRUConfig, GRUForSequenceClassification, LSTMConfig, LSTMForSequenceClassification
+from hf_rnn.command_args import SearchArguments, TeacherArguments
 from hf_rnn.data import load_splits
 from hf_rnn.distillation import (
     Augmentation,
@@ -32,14 +33,7 @@ from hf_rnn.pretrained_embeddings import principal_components
 from hf_rnn.search import search
 from hf_rnn.tokenization import train_tokenizer
 from hf_rnn.training import train
-from hf_rnn.training_args import (
-    ArgumentError,
-    DataArguments,
-    ModelArguments,
-    RecurrentTrainingArguments,
-    SearchArguments,
-    TeacherArguments,
-)
+from hf_rnn.training_args import ArgumentError, DataArguments, ModelArguments, RecurrentTrainingArguments
 
 SMALL_SPLITS = dict(validation_fraction=0.2, test_fraction=0.2)
 

@@ -19,9 +19,9 @@ pytest.importorskip("gradio", reason="the demo extra is not installed (pip insta
 gradio_client = pytest.importorskip("gradio_client", reason="the demo extra is not installed")
 
 from hf_rnn.cli import main  # noqa: E402
+from hf_rnn.command_args import DemoArguments  # noqa: E402
 from hf_rnn.demo import Explainer, build_demo  # noqa: E402
 from hf_rnn.inference import load_classifier  # noqa: E402
-from hf_rnn.training_args import DemoArguments  # noqa: E402
 
 from .conftest import REPO_ROOT, subprocess_env  # noqa: E402
 from .test_export import train_tiny  # noqa: E402
