@@ -29,6 +29,7 @@ def model_space(trial, model_args: ModelArguments) -> ModelArguments:
         "pooling": trial.suggest_categorical("pooling", ["last", "mean", "max", "attention"]),
         "embedding_dropout": trial.suggest_float("embedding_dropout", 0.0, 0.5),
         "word_dropout": trial.suggest_float("word_dropout", 0.0, 0.2),
+        "recurrent_weight_dropout": trial.suggest_float("recurrent_weight_dropout", 0.0, 0.5),
         "classifier_dropout": trial.suggest_float("classifier_dropout", 0.0, 0.5),
         "label_smoothing": trial.suggest_categorical("label_smoothing", [0.0, 0.1, 0.2]),
     }

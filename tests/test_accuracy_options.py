@@ -279,7 +279,8 @@ def test_search_scores_trials_on_validation_only(tiny_label_file, tmp_path):
         SearchArguments(n_trials=2),
     )
     assert len(result["trials"]) == 2
-    assert {"hidden_size", "pooling", "learning_rate"} <= set(result["best_hyperparameters"])
+    sampled = {"hidden_size", "pooling", "learning_rate", "recurrent_weight_dropout"}
+    assert sampled <= set(result["best_hyperparameters"])
     assert result["best_validation_accuracy"] == max(trial["validation_accuracy"] for trial in result["trials"])
     saved = json.loads((tmp_path / "search" / "search_results.json").read_text())
     assert saved["best_hyperparameters"] == result["best_hyperparameters"]
