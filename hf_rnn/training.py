@@ -29,7 +29,13 @@ from .run_state import check_output_dir, check_same_run, run_fingerprint, write_
 from .threads import configure_threads
 from .tokenization import train_tokenizer
 from .trainer import RecurrentTrainer, last_complete_checkpoint, remove_checkpoints, save_final_model
-from .training_args import ArgumentError, DataArguments, ModelArguments, RecurrentTrainingArguments
+from .training_args import (
+    SHAPE_OPTIONS,
+    ArgumentError,
+    DataArguments,
+    ModelArguments,
+    RecurrentTrainingArguments,
+)
 from .training_history import TrainingHistoryCallback
 
 logger = logging.getLogger(__name__)
@@ -142,9 +148,20 @@ class PreparedRun:
 
         def model_init(trial=None) -> RecurrentForSequenceClassification:
             if model_args.model_name_or_path is not None:
+                given = model_args.given_config_options()
+                dropouts_and_smoothing = {name: value for name, value in given.items() if name not in SHAPE_OPTIONS}
                 model = AutoModelForSequenceClassification.from_pretrained(
-                    model_args.model_name_or_path, use_safetensors=True, trust_remote_code=False
+                    model_args.model_name_or_path,
+                    use_safetensors=True,
+                    trust_remote_code=False,
+                    **dropouts_and_smoothing,
                 )
+                for name in SHAPE_OPTIONS:
+                    if name in given and getattr(model.config, name, None) != given[name]:
+                        raise ArgumentError(
+                            f"--{name} {given[name]}: --model_name_or_path {model_args.model_name_or_path} has "
+                            f"{name}={getattr(model.config, name, None)!r}, and a saved model's shape cannot change."
+                        )
                 saved = [model.config.id2label[index] for index in range(len(model.config.id2label))]
                 if saved != label_names(self.data):
                     raise ArgumentError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import torch
 from transformers import TrainingArguments
@@ -25,6 +25,9 @@ CONFIG_OPTIONS = (
     "embedding_dropout", "word_dropout", "rnn_dropout", "recurrent_weight_dropout", "classifier_dropout",
     "label_smoothing",
 )  # fmt: skip
+#: The configuration options that fix a model's shape: a fine-tuning run (`--model_name_or_path`) cannot change them.
+SHAPE_OPTIONS = ("embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling", "attention_size",
+                 "nonlinearity")  # fmt: skip
 #: Metrics `--metric_name` can select the best checkpoint by.
 METRIC_CHOICES = ("accuracy", "macro_f1", "micro_f1", "weighted_f1", "macro_precision", "macro_recall",
                   "subset_accuracy")  # fmt: skip
@@ -135,6 +138,11 @@ class ModelArguments:
         at `None` take the family's default)."""
         names = CONFIG_OPTIONS + (("nonlinearity",) if self.model_type == "rnn" else ())
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+    def given_config_options(self) -> dict[str, object]:
+        """The configuration options set to other than their defaults: what a fine-tuning run changes or checks."""
+        defaults = {option.name: option.default for option in fields(self)}
+        return {name: value for name, value in self.config_kwargs().items() if value != defaults[name]}
 
 
 @dataclass

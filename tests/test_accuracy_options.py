@@ -333,3 +333,21 @@ def test_copies_replace_words_by_their_neighbours_in_pretrained_embeddings(minil
     copies = augmentation.apply(distinct)
     assert copies == augmentation.apply(distinct) and copies != Augmentation(copies=2, seed=1).apply(distinct)
     assert Augmentation(copies=2, seed=1).apply(distinct) == augment_texts(distinct, 2, 1)
+
+
+def test_fine_tuning_a_saved_model_applies_its_dropouts_and_keeps_its_shape(tiny_label_file, tmp_path):
+    data = DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS)
+    base = str(tmp_path / "base")
+    train(ModelArguments(model_type="gru", hidden_size=16, embedding_dim=16), data, small_training_args(base))
+    tuned = ModelArguments(model_name_or_path=base, embedding_dropout=0.4, recurrent_weight_dropout=0.1)
+    train(tuned, data, small_training_args(tmp_path / "tuned", num_train_epochs=1))
+    config = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert config["model_type"] == "hf_gru" and config["hidden_size"] == 16  # the saved shape, not the defaults
+    assert config["embedding_dropout"] == 0.4 and config["recurrent_weight_dropout"] == 0.1
+    saved = json.loads((tmp_path / "base" / "config.json").read_text())
+    assert config["classifier_dropout"] == saved["classifier_dropout"]  # left at its default: the saved value
+    with pytest.raises(ArgumentError, match=r"--hidden_size 32: --model_name_or_path .*base has hidden_size=16, and"):
+        train(ModelArguments(model_name_or_path=base, hidden_size=32), data, small_training_args(tmp_path / "wider"))
+    fine_labels = DataArguments(train_file=str(tiny_label_file), label_column_name="fine_label", **SMALL_SPLITS)
+    with pytest.raises(ArgumentError, match=r"base was trained on labels \['ABBR', .*, but this data has labels"):
+        train(ModelArguments(model_name_or_path=base), fine_labels, small_training_args(tmp_path / "fine"))
