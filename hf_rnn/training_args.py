@@ -53,8 +53,10 @@ class ModelArguments:
 
     model_type: str = field(default="lstm", metadata={"help": "Architecture.", "choices": list(ARCHITECTURES)})
     model_name_or_path: str | None = field(
-        default=None, metadata={"help": "Fine-tune a saved hf_rnn model (directory or Hub id) instead of a new one."}
-    )
+        default=None,
+        metadata={"help": "Fine-tune a saved hf_rnn model (directory or Hub id) instead of a new one: its shape "
+                  "stays; dropouts and label smoothing given here apply."},
+    )  # fmt: skip
     embedding_dim: int = field(default=_config_default("embedding_dim"), metadata={"help": "Token embedding size."})
     hidden_size: int = field(
         default=_config_default("hidden_size"), metadata={"help": "Recurrent state size per direction."}
