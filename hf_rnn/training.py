@@ -30,6 +30,7 @@ from .threads import configure_threads
 from .tokenization import train_tokenizer
 from .trainer import RecurrentTrainer, last_complete_checkpoint, remove_checkpoints, save_final_model
 from .training_args import (
+    RATE_OPTIONS,
     SHAPE_OPTIONS,
     ArgumentError,
     DataArguments,
@@ -149,7 +150,7 @@ class PreparedRun:
         def model_init(trial=None) -> RecurrentForSequenceClassification:
             if model_args.model_name_or_path is not None:
                 given = model_args.given_config_options()
-                dropouts_and_smoothing = {name: value for name, value in given.items() if name not in SHAPE_OPTIONS}
+                dropouts_and_smoothing = {name: value for name, value in given.items() if name in RATE_OPTIONS}
                 model = AutoModelForSequenceClassification.from_pretrained(
                     model_args.model_name_or_path,
                     use_safetensors=True,

@@ -28,6 +28,8 @@ CONFIG_OPTIONS = (
 #: The configuration options that fix a model's shape: a fine-tuning run (`--model_name_or_path`) cannot change them.
 SHAPE_OPTIONS = ("embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling", "attention_size",
                  "nonlinearity")  # fmt: skip
+#: The other configuration options: the dropouts and the label smoothing, rates in [0, 1) a fine-tuning run applies.
+RATE_OPTIONS = tuple(name for name in CONFIG_OPTIONS if name not in SHAPE_OPTIONS)
 #: Metrics `--metric_name` can select the best checkpoint by.
 METRIC_CHOICES = ("accuracy", "macro_f1", "micro_f1", "weighted_f1", "macro_precision", "macro_recall",
                   "subset_accuracy")  # fmt: skip
@@ -126,9 +128,7 @@ class ModelArguments:
             if self.embeddings_from is None:
                 raise ArgumentError("--embeddings_pca_dims reduces pretrained embeddings: give --embeddings_from too.")
         require(self.vocab_size >= 3, "vocab_size", "at least 3 ([PAD], [UNK] and one word)", self.vocab_size)
-        rates = ("embedding_dropout", "word_dropout", "rnn_dropout", "recurrent_weight_dropout", "classifier_dropout",
-                 "label_smoothing")  # fmt: skip
-        for name in rates:
+        for name in RATE_OPTIONS:
             if getattr(self, name) is None:  # recurrent_weight_dropout: the family's default
                 continue
             require(0.0 <= getattr(self, name) < 1.0, name, "in [0, 1)", getattr(self, name))

@@ -35,7 +35,7 @@ from hf_rnn.reference.convert import from_hf
 from hf_rnn.reference.numpy_rnn import Adam, ManualRNN, train_step
 from hf_rnn.threads import configure_threads
 from hf_rnn.tokenization import train_tokenizer
-from hf_rnn.training_args import DataArguments, ModelArguments
+from hf_rnn.training_args import RATE_OPTIONS, DataArguments, ModelArguments
 
 #: The model options the NumPy RNN computes: `ModelArguments` fields and their one value (the defaults of this script).
 PINNED_MODEL_OPTIONS = {
@@ -44,12 +44,7 @@ PINNED_MODEL_OPTIONS = {
     "bidirectional": False,
     "pooling": "last",
     "nonlinearity": "tanh",
-    "embedding_dropout": 0.0,
-    "word_dropout": 0.0,
-    "rnn_dropout": 0.0,
-    "recurrent_weight_dropout": 0.0,
-    "classifier_dropout": 0.0,
-    "label_smoothing": 0.0,
+    **{name: 0.0 for name in RATE_OPTIONS},  # no dropout of any kind, no label smoothing
 }
 #: `ModelArguments` fields the comparison does not support: each must keep its default.
 UNSUPPORTED_MODEL_OPTIONS = ("model_name_or_path", "embeddings_from", "freeze_embeddings", "embeddings_pca_dims")
