@@ -30,7 +30,7 @@ TOKEN_ID_ATTRIBUTES = ("pad_token_id", "unk_token_id", "bos_token_id", "eos_toke
 
 
 class CompactError(ValueError):
-    """A compaction that cannot be done; the message is one line."""
+    """A compaction (this module's pruning or the rest of `hf_rnn.compact`) that cannot be done; one line."""
 
 
 def read_texts(
