@@ -38,11 +38,11 @@ import torch
 from transformers import PreTrainedModel
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME
 
-from .inference import TOKENIZER_FILE, load_classifier
+from .inference import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, load_classifier
 from .model_card import CARD_FILENAME, CARD_FILES, MULTI_LABEL_CARD_FILES, RESULTS_FILENAME
 from .onnx_model import is_onnx_dir
 from .pretrained_embeddings import top_eigenvectors
-from .vocabulary_pruning import TOKENIZER_CONFIG_FILE, CompactError, prune_vocabulary, read_texts
+from .vocabulary_pruning import CompactError, prune_vocabulary, read_texts
 
 #: Storage dtypes of the embedding matrix (`embedding_dtype`).
 EMBEDDING_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}

@@ -33,8 +33,9 @@ INCOMPLETE_MARKER = ".hf_rnn_incomplete"
 #: The `model_type`s of this package's configurations; `load_classifier` refuses any other.
 MODEL_TYPES = frozenset(config_class.model_type for config_class, _, _ in ARCHITECTURES.values())
 TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 #: What `save_pretrained` of a classifier and its tokenizer writes, and `load_classifier` reads.
-REQUIRED_FILES = (CONFIG_NAME, SAFE_WEIGHTS_NAME, TOKENIZER_FILE, "tokenizer_config.json")
+REQUIRED_FILES = (CONFIG_NAME, SAFE_WEIGHTS_NAME, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE)
 
 
 class ModelLoadError(ValueError):

@@ -19,9 +19,8 @@ from transformers import PreTrainedConfig, PreTrainedTokenizerBase
 from transformers.utils import CONFIG_NAME
 
 from .data.loading import FILE_FORMATS, read_data_file
-from .inference import TOKENIZER_FILE
+from .inference import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE
 
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 STRING_DTYPES = ("string", "large_string")
 #: Tokenizer models whose vocabulary pruning can renumber (a `vocab` of token -> id and an unknown token).
 PRUNABLE_TOKENIZER_MODELS = ("WordPiece", "WordLevel")
