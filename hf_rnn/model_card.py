@@ -148,11 +148,16 @@ def _public_name(location: str | None) -> str | None:
 
 
 def _pretrained_embeddings(model_args: dict[str, Any]) -> dict[str, Any]:
-    """Where the tokenizer and input embeddings came from (`--embeddings_from`, no local path), if not trained here."""
+    """Where the tokenizer and input embeddings came from (`--embeddings_from`, no local path, and which of its
+    embeddings), if not trained here."""
     source = model_args.get("embeddings_from")
     if not source:
         return {}
-    summary = {"pretrained_from": _public_name(source), "frozen": bool(model_args.get("freeze_embeddings"))}
+    summary = {
+        "pretrained_from": _public_name(source),
+        "source": model_args.get("embeddings_source", "input"),
+        "frozen": bool(model_args.get("freeze_embeddings")),
+    }
     if model_args.get("embeddings_pca_dims"):
         summary["pca_dims"] = model_args["embeddings_pca_dims"]
     return summary

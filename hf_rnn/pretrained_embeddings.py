@@ -60,27 +60,73 @@ def principal_components(weights: torch.Tensor, dims: int) -> torch.Tensor:
     return (centred @ directions).to(torch.float32)
 
 
-def load_input_embeddings(model_name_or_path: str | os.PathLike) -> tuple[PreTrainedTokenizerBase, torch.Tensor]:
+EMBEDDING_SOURCES = ("input", "output")
+
+
+def load_input_embeddings(
+    model_name_or_path: str | os.PathLike, source: str = "input"
+) -> tuple[PreTrainedTokenizerBase, torch.Tensor]:
     """
-    The tokenizer and the input-embedding matrix of a Hugging Face model (e.g. a BERT or MiniLM directory, or a
+    The tokenizer and a static embedding matrix of a Hugging Face model (e.g. a BERT or MiniLM directory, or a
     packaged model named as in `resolve_model_location`).
 
-    Only the embedding matrix is kept; the rest of the model is dropped. The tokenizer is told to return only
+    Args:
+        model_name_or_path (`str` or `os.PathLike`): The model.
+        source (`str`, *optional*, defaults to `"input"`): `"input"` takes the model's input-embedding matrix;
+            `"output"` reads every vocabulary token alone through the model (see `token_output_embeddings`).
+
+    Only the embeddings are kept; the rest of the model is dropped. The tokenizer is told to return only
     `input_ids` and `attention_mask`, which is all a recurrent model reads.
 
     Returns:
         `tuple[PreTrainedTokenizerBase, torch.Tensor]`: The tokenizer and a `(vocab_size, dim)` float32 matrix.
     """
+    if source not in EMBEDDING_SOURCES:
+        raise ValueError(f"the embedding source must be one of {', '.join(EMBEDDING_SOURCES)}, got {source!r}.")
     model_name_or_path = resolve_model_location(model_name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, model_input_names=["input_ids", "attention_mask"])
-    source = AutoModel.from_pretrained(model_name_or_path, use_safetensors=True)
-    weights = source.get_input_embeddings().weight.detach().to(torch.float32).clone()
-    if weights.shape[0] < len(tokenizer):
+    source_model = AutoModel.from_pretrained(model_name_or_path, use_safetensors=True)
+    input_weights = source_model.get_input_embeddings().weight
+    if input_weights.shape[0] < len(tokenizer):
         raise ValueError(
-            f"{model_name_or_path}: the embedding matrix has {weights.shape[0]} rows but the tokenizer has "
+            f"{model_name_or_path}: the embedding matrix has {input_weights.shape[0]} rows but the tokenizer has "
             f"{len(tokenizer)} tokens."
         )
-    return tokenizer, weights
+    if source == "output":
+        return tokenizer, token_output_embeddings(source_model, tokenizer, input_weights.shape[0])
+    return tokenizer, input_weights.detach().to(torch.float32).clone()
+
+
+@torch.no_grad()
+def token_output_embeddings(
+    model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, num_tokens: int, batch_size: int = 512
+) -> torch.Tensor:
+    """
+    Static embeddings read out of a transformer: for each token id below `num_tokens`, the mean of `model`'s last
+    hidden states over the sequence it forms alone with the tokenizer's special tokens (`[CLS] token [SEP]`), the
+    way a mean-pooling sentence encoder embeds a one-word text and the way model2vec distils a static model.
+
+    Returns:
+        `torch.Tensor`: A `(num_tokens, hidden_size)` float32 matrix.
+    """
+    model.eval()
+    before, after = _special_tokens_around_text(tokenizer)
+    rows = []
+    for start in range(0, num_tokens, batch_size):
+        ids = torch.arange(start, min(start + batch_size, num_tokens)).unsqueeze(1)
+        framing = [torch.tensor([frame], dtype=torch.long).expand(len(ids), -1) for frame in (before, after)]
+        input_ids = torch.cat([framing[0], ids, framing[1]], dim=1)
+        hidden = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids)).last_hidden_state
+        rows.append(hidden.mean(dim=1).to(torch.float32))
+    return torch.cat(rows)
+
+
+def _special_tokens_around_text(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
+    """The special token ids `tokenizer` puts before and after a text's own tokens (BERT: `[CLS]` and `[SEP]`)."""
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    framed = tokenizer("a")["input_ids"]
+    start = next(i for i in range(len(framed) - len(plain) + 1) if framed[i : i + len(plain)] == plain)
+    return framed[:start], framed[start + len(plain) :]
 
 
 def copy_input_embeddings(

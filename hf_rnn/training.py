@@ -202,7 +202,9 @@ def prepare_run(
     if model_args.model_name_or_path is not None:
         _, tokenizer = load_classifier(model_args.model_name_or_path)  # checked; hf_rnn code and safetensors only
     elif model_args.embeddings_from is not None:
-        tokenizer, pretrained_embeddings = load_input_embeddings(model_args.embeddings_from)
+        tokenizer, pretrained_embeddings = load_input_embeddings(
+            model_args.embeddings_from, model_args.embeddings_source
+        )
         if model_args.embeddings_pca_dims is not None:
             try:
                 pretrained_embeddings = principal_components(pretrained_embeddings, model_args.embeddings_pca_dims)

@@ -17,6 +17,7 @@ from transformers import TrainingArguments
 
 from . import ARCHITECTURES
 from .configuration_hf_rnn import POOLING_CHOICES, RecurrentConfig, RNNConfig
+from .pretrained_embeddings import EMBEDDING_SOURCES
 from .tokenization import TOKENIZER_TYPES
 
 #: The configuration options `ModelArguments` exposes (defaults read from `RecurrentConfig`).
@@ -105,6 +106,14 @@ class ModelArguments:
         default=None,
         metadata={"help": "Start from the input embeddings and tokenizer of this Hugging Face model (dir or Hub id)."},
     )
+    embeddings_source: str = field(
+        default="input",
+        metadata={
+            "help": "Which --embeddings_from embeddings: its input-embedding matrix, or each token's output embedding "
+            "when the model reads it alone (static embeddings distilled as model2vec does).",
+            "choices": list(EMBEDDING_SOURCES),
+        },
+    )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep --embeddings_from embeddings fixed."})
     embeddings_pca_dims: int | None = field(
         default=None,
@@ -127,6 +136,8 @@ class ModelArguments:
             require(self.embeddings_pca_dims >= 1, "embeddings_pca_dims", "at least 1", self.embeddings_pca_dims)
             if self.embeddings_from is None:
                 raise ArgumentError("--embeddings_pca_dims reduces pretrained embeddings: give --embeddings_from too.")
+        if self.embeddings_source != "input" and self.embeddings_from is None:
+            raise ArgumentError("--embeddings_source chooses among pretrained embeddings: give --embeddings_from too.")
         require(self.vocab_size >= 3, "vocab_size", "at least 3 ([PAD], [UNK] and one word)", self.vocab_size)
         for name in RATE_OPTIONS:
             if getattr(self, name) is None:  # recurrent_weight_dropout: the family's default

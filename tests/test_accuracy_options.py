@@ -29,7 +29,7 @@ from hf_rnn.distillation import (
     word_neighbours,
     write_soft_labels,
 )
-from hf_rnn.pretrained_embeddings import principal_components
+from hf_rnn.pretrained_embeddings import principal_components, token_output_embeddings
 from hf_rnn.search import search
 from hf_rnn.tokenization import train_tokenizer
 from hf_rnn.training import train
@@ -83,6 +83,44 @@ def test_embeddings_pca_dims_trains_a_narrower_model(minilm_dir, tiny_label_file
     torch.testing.assert_close(reduced.T @ reduced, torch.diag(torch.diag(reduced.T @ reduced)), atol=1e-3, rtol=0)
     with pytest.raises(ArgumentError, match="give --embeddings_from too"):
         ModelArguments(model_type="gru", embeddings_pca_dims=8)
+
+
+def test_token_output_embeddings_are_a_sentence_encoders_one_word_texts(minilm_dir):
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    model = AutoModel.from_pretrained(minilm_dir).eval()
+    words = ["the", "who", "where", "city", "town", "doctor"]  # each a single word piece
+    ids = tokenizer.convert_tokens_to_ids(words)
+    table = token_output_embeddings(model, tokenizer, num_tokens=max(ids) + 1, batch_size=1000)
+    assert table.shape == (max(ids) + 1, model.config.hidden_size) and table.dtype == torch.float32
+    with torch.no_grad():  # mean pooling of the model's own encoding of each one-word text, [CLS] and [SEP] included
+        encoded = tokenizer(words, return_tensors="pt")
+        expected = model(**encoded).last_hidden_state.mean(dim=1)
+    torch.testing.assert_close(table[ids], expected, atol=1e-5, rtol=1e-4)
+    # Unlike the input embeddings, these place related words close: "city" nearer "town" than "who".
+    cosine = torch.nn.functional.cosine_similarity
+    city, town, who = (table[tokenizer.convert_tokens_to_ids(word)] for word in ("city", "town", "who"))
+    assert cosine(city, town, dim=0) > cosine(city, who, dim=0) + 0.2
+
+
+def test_embeddings_source_output_trains_on_them(minilm_dir, tiny_label_file, tmp_path):
+    train(
+        ModelArguments(model_type="gru", embeddings_from=str(minilm_dir), embeddings_source="output", hidden_size=8,
+                       freeze_embeddings=True),
+        DataArguments(train_file=str(tiny_label_file), **SMALL_SPLITS),
+        small_training_args(tmp_path / "student", num_train_epochs=1),
+    )  # fmt: skip
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    source = AutoModel.from_pretrained(minilm_dir).eval()
+    student = AutoModel.from_pretrained(tmp_path / "student").get_input_embeddings().weight
+    assert student.shape == source.get_input_embeddings().weight.shape
+    words = ["who", "wrote", "the"]
+    with torch.no_grad():
+        expected = source(**tokenizer(words, return_tensors="pt")).last_hidden_state.mean(dim=1)
+    torch.testing.assert_close(student[tokenizer.convert_tokens_to_ids(words)], expected, atol=1e-5, rtol=1e-4)
+    card = (tmp_path / "student" / "README.md").read_text()
+    assert "each token's embedding is that model's mean output when it reads the token alone" in card
+    with pytest.raises(ArgumentError, match="give --embeddings_from too"):
+        ModelArguments(model_type="gru", embeddings_source="output")
 
 
 def test_distillation_loss_limits():
