@@ -27,7 +27,7 @@ from transformers import (
 from .data import label_names as data_label_names
 from .inference import predict_proba
 from .metrics import build_compute_metrics
-from .pretrained_embeddings import load_input_embeddings, resolve_model_location
+from .pretrained_embeddings import load_pretrained_embeddings, resolve_model_location
 
 NEIGHBOUR_COUNT = 10  # candidates for a replaced word
 KEEP_FRACTION = 0.01  # words in at least this share of the texts are never replaced
@@ -112,7 +112,7 @@ def word_neighbours(
     Returns:
         `dict[str, list[str]]`: Lower-cased words to their neighbours, nearest first.
     """
-    tokenizer, weights = load_input_embeddings(model_name_or_path)
+    tokenizer, weights = load_pretrained_embeddings(model_name_or_path)
     special = set(tokenizer.all_special_tokens)
     vocabulary = [
         token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])

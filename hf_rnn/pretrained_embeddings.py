@@ -63,7 +63,7 @@ def principal_components(weights: torch.Tensor, dims: int) -> torch.Tensor:
 EMBEDDING_SOURCES = ("input", "output")
 
 
-def load_input_embeddings(
+def load_pretrained_embeddings(
     model_name_or_path: str | os.PathLike, source: str = "input"
 ) -> tuple[PreTrainedTokenizerBase, torch.Tensor]:
     """

@@ -24,7 +24,7 @@ from .distillation import Augmentation, distillation_set
 from .inference import load_classifier
 from .metrics import build_compute_metrics, multi_hot, sigmoid, tune_threshold
 from .modeling_hf_rnn import RecurrentForSequenceClassification
-from .pretrained_embeddings import copy_input_embeddings, load_input_embeddings, principal_components
+from .pretrained_embeddings import copy_input_embeddings, load_pretrained_embeddings, principal_components
 from .run_state import check_output_dir, check_same_run, run_fingerprint, write_run_fingerprint
 from .threads import configure_threads
 from .tokenization import train_tokenizer
@@ -202,7 +202,7 @@ def prepare_run(
     if model_args.model_name_or_path is not None:
         _, tokenizer = load_classifier(model_args.model_name_or_path)  # checked; hf_rnn code and safetensors only
     elif model_args.embeddings_from is not None:
-        tokenizer, pretrained_embeddings = load_input_embeddings(
+        tokenizer, pretrained_embeddings = load_pretrained_embeddings(
             model_args.embeddings_from, model_args.embeddings_source
         )
         if model_args.embeddings_pca_dims is not None:
