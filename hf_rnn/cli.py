@@ -20,6 +20,7 @@ from transformers import HfArgumentParser
 
 from . import command_args
 from . import training_args as arguments
+from .data.trec import decode_text
 
 USAGE_ERROR, RUNTIME_ERROR = 2, 1
 
@@ -133,12 +134,7 @@ def evaluate_command(argv: Sequence[str]) -> None:
 
 def read_stdin_lines() -> list[str]:
     """The lines of standard input, decoded as UTF-8 when valid and as Latin-1 otherwise (as data files are)."""
-    raw = sys.stdin.buffer.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    return text.replace("\r\n", "\n").replace("\r", "\n").splitlines()
+    return decode_text(sys.stdin.buffer.read()).replace("\r\n", "\n").replace("\r", "\n").splitlines()
 
 
 def predict_command(argv: Sequence[str]) -> None:

@@ -36,9 +36,10 @@ from pathlib import Path
 
 import torch
 from transformers import PreTrainedModel
+from transformers.tokenization_utils_base import SPECIAL_TOKENS_MAP_FILE
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME
 
-from .inference import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, load_classifier
+from .inference import TOKENIZER_FILES, load_classifier
 from .model_card import CARD_FILENAME, CARD_FILES, MULTI_LABEL_CARD_FILES, RESULTS_FILENAME
 from .onnx_model import is_onnx_dir
 from .pretrained_embeddings import top_eigenvectors
@@ -54,7 +55,7 @@ DEFAULT_EMBEDDING_DTYPE = "float16"
 #: The summary of the compaction, written beside the model.
 SUMMARY_FILENAME = "compact.json"
 #: Tokenizer files copied as they are when the vocabulary is not pruned.
-TOKENIZER_FILES = (TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, "special_tokens_map.json")
+COPIED_TOKENIZER_FILES = (*TOKENIZER_FILES, SPECIAL_TOKENS_MAP_FILE)
 #: Texts whose logits are compared between the original and the compact model when no pruning file is given.
 PROBE_TEXTS = (
     "Who wrote Hamlet ?",
@@ -76,7 +77,7 @@ def _directions(config) -> tuple[str, ...]:
 
 def _size(directory: Path) -> int:
     """Bytes of the files of a model directory that a user needs (what `hf-rnn push` would send, and the summary)."""
-    names = (SAFE_WEIGHTS_NAME, CONFIG_NAME, "configuration_hf_rnn.py", "modeling_hf_rnn.py", *TOKENIZER_FILES,
+    names = (SAFE_WEIGHTS_NAME, CONFIG_NAME, "configuration_hf_rnn.py", "modeling_hf_rnn.py", *COPIED_TOKENIZER_FILES,
              *dict.fromkeys(CARD_FILES + MULTI_LABEL_CARD_FILES))  # fmt: skip
     return sum((directory / name).stat().st_size for name in names if (directory / name).is_file())
 
@@ -285,11 +286,11 @@ def compact_model(
         if tokenizer_files:
             for name, content in tokenizer_files.items():
                 (staging / name).write_text(content, encoding="utf-8")
-            for name in TOKENIZER_FILES:
+            for name in COPIED_TOKENIZER_FILES:
                 if name not in tokenizer_files and (model_dir / name).is_file():
                     shutil.copyfile(model_dir / name, staging / name)
         else:
-            for name in TOKENIZER_FILES:
+            for name in COPIED_TOKENIZER_FILES:
                 if (model_dir / name).is_file():
                     shutil.copyfile(model_dir / name, staging / name)
         for name in dict.fromkeys(CARD_FILES + MULTI_LABEL_CARD_FILES):

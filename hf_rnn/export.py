@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from transformers.tokenization_utils_base import SPECIAL_TOKENS_MAP_FILE
 
-from .inference import load_classifier
+from .inference import TOKENIZER_FILES, load_classifier
 from .onnx_model import INPUT_NAMES, ONNX_FILENAME, OUTPUT_NAME, QUANTIZATION_KEY, OnnxClassifier, is_onnx_dir
 from .optional import require
 
@@ -39,9 +40,8 @@ QUANTIZATIONS = ("int8",)
 #: Files copied from the model directory when present; `config.json` is copied without its `auto_map` (the exported
 #: directory carries no PyTorch code or weights).
 COPIED_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
+    *TOKENIZER_FILES,
+    SPECIAL_TOKENS_MAP_FILE,
     "README.md",
     "training_curve.png",
     "confusion_matrix.png",

@@ -26,6 +26,7 @@ from huggingface_hub.errors import HTTPError
 from transformers import Trainer
 from transformers.trainer_utils import HubStrategy, PredictionOutput
 
+from .inference import TOKENIZER_FILES
 from .model_card import (
     CARD_FILES,
     CardDataError,
@@ -36,7 +37,6 @@ from .model_card import (
 )
 
 MODEL_FILES = ("model.safetensors", "config.json", "configuration_hf_rnn.py", "modeling_hf_rnn.py")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 #: Every file of a pushed repo of a single-label model (the Hub adds its own `.gitattributes`); see `repo_files`.
 REPO_FILES = MODEL_FILES + TOKENIZER_FILES + CARD_FILES
 

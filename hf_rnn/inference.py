@@ -19,6 +19,8 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.tokenization_utils_base import FULL_TOKENIZER_FILE as TOKENIZER_FILE
+from transformers.tokenization_utils_base import TOKENIZER_CONFIG_FILE
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME
 
 from . import ARCHITECTURES
@@ -32,10 +34,10 @@ from .optional import MissingExtraError
 INCOMPLETE_MARKER = ".hf_rnn_incomplete"
 #: The `model_type`s of this package's configurations; `load_classifier` refuses any other.
 MODEL_TYPES = frozenset(config_class.model_type for config_class, _, _ in ARCHITECTURES.values())
-TOKENIZER_FILE = "tokenizer.json"
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+#: The files a saved model's tokenizer is read from.
+TOKENIZER_FILES = (TOKENIZER_FILE, TOKENIZER_CONFIG_FILE)
 #: What `save_pretrained` of a classifier and its tokenizer writes, and `load_classifier` reads.
-REQUIRED_FILES = (CONFIG_NAME, SAFE_WEIGHTS_NAME, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE)
+REQUIRED_FILES = (CONFIG_NAME, SAFE_WEIGHTS_NAME, *TOKENIZER_FILES)
 
 
 class ModelLoadError(ValueError):

@@ -19,6 +19,7 @@ from transformers import PreTrainedConfig, PreTrainedTokenizerBase
 from transformers.utils import CONFIG_NAME
 
 from .data.loading import FILE_FORMATS, read_data_file
+from .data.trec import decode_text
 from .inference import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE
 
 STRING_DTYPES = ("string", "large_string")
@@ -56,12 +57,7 @@ def read_texts(
             columns = ["text"] if "text" in rows.column_names else strings
         texts = [delimiter.join(str(row[name] or "") for name in columns) for row in rows]
     else:
-        raw = Path(path).read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-        texts = text.splitlines()
+        texts = decode_text(Path(path).read_bytes()).splitlines()
     texts = [text for text in texts if text.strip()]
     if not texts:
         raise CompactError(f"{path}: holds no text to prune the vocabulary to.")

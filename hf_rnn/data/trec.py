@@ -60,6 +60,14 @@ class LabeledQuestion:
     fine_label: str
 
 
+def decode_text(raw: bytes) -> str:
+    """`raw` decoded as label files are: UTF-8 (a byte order mark dropped) when valid, else Latin-1 (never fails)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def _decode(raw: bytes, path: str) -> str:
     if b"\x00" in raw:
         raise TrecFormatError(
