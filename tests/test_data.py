@@ -3,7 +3,14 @@
 import pytest
 
 from hf_rnn.data import DataError, load_splits, stratified_split
-from hf_rnn.data.trec import COARSE_LABELS, FINE_LABELS, TrecFormatError, load_label_file, read_label_file
+from hf_rnn.data.trec import (
+    COARSE_LABELS,
+    FINE_LABELS,
+    TrecFormatError,
+    decode_text,
+    load_label_file,
+    read_label_file,
+)
 
 
 def test_reads_the_real_file_as_published(trec_train_file):
@@ -107,3 +114,9 @@ def test_the_split_of_the_reference_file_is_unchanged(trec_train_file):
         "Who killed Gandhi ?",
     ]
     assert load_label_file(trec_train_file)["text"] == [row.text for row in read_label_file(trec_train_file)]
+
+
+def test_decode_text_reads_utf8_without_its_byte_order_mark_else_latin1():
+    assert decode_text("\ufeffcafé ?".encode()) == "café ?"
+    assert decode_text("café ?".encode("latin-1")) == "café ?"  # 0xE9 alone is not UTF-8
+    assert decode_text("naïve ∑".encode()) == "naïve ∑"
