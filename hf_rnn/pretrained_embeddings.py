@@ -110,12 +110,11 @@ def token_output_embeddings(
         `torch.Tensor`: A `(num_tokens, hidden_size)` float32 matrix.
     """
     model.eval()
-    before, after = _special_tokens_around_text(tokenizer)
+    before, after = (torch.tensor([frame], dtype=torch.long) for frame in _special_tokens_around_text(tokenizer))
     rows = []
     for start in range(0, num_tokens, batch_size):
         ids = torch.arange(start, min(start + batch_size, num_tokens)).unsqueeze(1)
-        framing = [torch.tensor([frame], dtype=torch.long).expand(len(ids), -1) for frame in (before, after)]
-        input_ids = torch.cat([framing[0], ids, framing[1]], dim=1)
+        input_ids = torch.cat([before.expand(len(ids), -1), ids, after.expand(len(ids), -1)], dim=1)
         hidden = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids)).last_hidden_state
         rows.append(hidden.mean(dim=1).to(torch.float32))
     return torch.cat(rows)
