@@ -49,6 +49,11 @@ class RecurrentConfig(PreTrainedConfig):
         label_smoothing (`float`, *optional*, defaults to 0.2):
             Label smoothing of the training loss (Szegedy et al., 2016): single-label targets put `label_smoothing`
             of their mass evenly on every class; multi-label targets become `y * (1 - s) + s / 2`.
+        adversarial_epsilon (`float`, *optional*, defaults to 0.25):
+            Adversarial training (Miyato et al., 2017): in training, the loss given `labels` adds the loss of the
+            same batch with each text's word vectors moved along the gradient of the first loss (the small change
+            that raises it most), by `adversarial_epsilon` times their own L2 norm (all of the text's vectors taken
+            together), so that the step does not depend on the embeddings' scale. 0 turns it off.
         class_weights (`list[float]`, *optional*):
             Weight of each label in the training loss (cross-entropy weights; for multi-label models, weights of the
             positive term of each label's binary cross-entropy). `None` weighs every label 1.
@@ -84,6 +89,7 @@ class RecurrentConfig(PreTrainedConfig):
     unk_token_id: int | None = 1
     initializer_range: float = 0.1
     label_smoothing: float = 0.2
+    adversarial_epsilon: float = 0.25
     class_weights: list[float] | None = None
     multi_label_threshold: float = 0.5
     text_column_names: list[str] | None = None
@@ -108,6 +114,8 @@ class RecurrentConfig(PreTrainedConfig):
                 raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)!r}.")
         if not 0.0 <= float(self.label_smoothing) < 1.0:
             raise ValueError(f"`label_smoothing` must be in [0, 1), got {self.label_smoothing!r}.")
+        if not 0.0 <= float(self.adversarial_epsilon) < float("inf"):
+            raise ValueError(f"`adversarial_epsilon` must be 0 or more, got {self.adversarial_epsilon!r}.")
         if not 0.0 < float(self.multi_label_threshold) < 1.0:
             raise ValueError(f"`multi_label_threshold` must be in (0, 1), got {self.multi_label_threshold!r}.")
         if self.class_weights is not None and (

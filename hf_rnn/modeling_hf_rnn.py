@@ -28,6 +28,21 @@ def _traced() -> bool:
     return torch.compiler.is_compiling() or torch.jit.is_tracing()
 
 
+def _real_tokens(attention_mask: torch.Tensor | None, reference: torch.Tensor) -> torch.Tensor:
+    """`attention_mask` as booleans (all true if `None`), checked against the batch and length of `reference`."""
+    batch_size, length = reference.shape[:2]
+    if attention_mask is None:
+        return torch.ones(batch_size, length, dtype=torch.bool, device=reference.device)
+    if attention_mask.shape != (batch_size, length):
+        raise ValueError(f"`attention_mask` has shape {tuple(attention_mask.shape)}, expected {(batch_size, length)}.")
+    return attention_mask.bool()
+
+
+def _text_norms(vectors: torch.Tensor) -> torch.Tensor:
+    """The L2 norm of each row's vectors taken together: `(batch, length, size)` -> `(batch,)`."""
+    return vectors.flatten(1).norm(dim=1)
+
+
 def _left_align(mask: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """
     Per-row permutation moving the real tokens (mask 1) to the front, in their order, and its inverse: `order[b, i]` is
@@ -157,6 +172,10 @@ class RecurrentModel(RecurrentPreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.embeddings = value
 
+    def embed(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The word vectors of `input_ids` as the forward looks them up (in training, after word dropout)."""
+        return self.embeddings(self._drop_words(input_ids, _real_tokens(attention_mask, input_ids)))
+
     def _drop_words(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if not self.training or self.config.word_dropout == 0 or self.config.unk_token_id is None:
             return input_ids
@@ -264,13 +283,7 @@ class RecurrentModel(RecurrentPreTrainedModel):
             raise ValueError("Pass exactly one of `input_ids` and `inputs_embeds`.")
         reference = input_ids if input_ids is not None else inputs_embeds
         batch_size, length = reference.shape[:2]
-        if attention_mask is None:
-            attention_mask = torch.ones(batch_size, length, dtype=torch.long, device=reference.device)
-        elif attention_mask.shape != (batch_size, length):
-            raise ValueError(
-                f"`attention_mask` has shape {tuple(attention_mask.shape)}, expected {(batch_size, length)}."
-            )
-        mask = attention_mask.bool()
+        mask = _real_tokens(attention_mask, reference)
         if length == 0:  # an empty question: read one padding token instead of nothing
             mask = mask.new_zeros(batch_size, 1)
             if input_ids is not None:
@@ -377,13 +390,22 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
                 As in [`RecurrentModel.forward`].
             labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
                 Class ids for the cross-entropy loss (float targets for `problem_type="regression"` or
-                `"multi_label_classification"`).
+                `"multi_label_classification"`). In training, with `config.adversarial_epsilon` > 0 and gradients
+                enabled, the loss also counts the batch read with adversarially moved word vectors.
 
         Returns:
             [`~modeling_outputs.SequenceClassifierOutput`] with `logits` of shape `(batch_size, num_labels)`, and
             `loss` when `labels` are given.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
+        epsilon = float(self.config.adversarial_epsilon)
+        adversarial = labels is not None and epsilon > 0 and self.training and torch.is_grad_enabled()
+        if adversarial:  # the word vectors, looked up here so that the loss can be differentiated with respect to them
+            if inputs_embeds is None:
+                inputs_embeds = self.encoder.embed(input_ids, attention_mask)
+                input_ids = None
+            if not inputs_embeds.requires_grad:  # frozen embeddings
+                inputs_embeds = inputs_embeds.detach().requires_grad_()
         encoded = self.encoder(
             input_ids=input_ids,
             attention_mask=attention_mask,
@@ -393,6 +415,13 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
         )
         logits = self.classifier(self.dropout(encoded.pooler_output))
         loss = self._loss(logits, labels) if labels is not None else None
+        if adversarial:
+            (gradient,) = torch.autograd.grad(loss, inputs_embeds, retain_graph=True)
+            real = _real_tokens(attention_mask, inputs_embeds).unsqueeze(-1)
+            scale = epsilon * _text_norms(inputs_embeds.detach() * real) / _text_norms(gradient).clamp(min=1e-12)
+            step = gradient * scale.view(-1, 1, 1)
+            moved = self.encoder(inputs_embeds=inputs_embeds + step, attention_mask=attention_mask)
+            loss = loss + self._loss(self.classifier(self.dropout(moved.pooler_output)), labels)
         if not return_dict:
             output = (logits,) + ((encoded.hidden_states,) if encoded.hidden_states is not None else ())
             return ((loss,) + output) if loss is not None else output

@@ -30,8 +30,8 @@ from .threads import configure_threads
 from .tokenization import train_tokenizer
 from .trainer import RecurrentTrainer, last_complete_checkpoint, remove_checkpoints, save_final_model
 from .training_args import (
-    RATE_OPTIONS,
     SHAPE_OPTIONS,
+    TRAINING_OPTIONS,
     ArgumentError,
     DataArguments,
     ModelArguments,
@@ -150,12 +150,12 @@ class PreparedRun:
         def model_init(trial=None) -> RecurrentForSequenceClassification:
             if model_args.model_name_or_path is not None:
                 given = model_args.given_config_options()
-                dropouts_and_smoothing = {name: value for name, value in given.items() if name in RATE_OPTIONS}
+                training_options = {name: value for name, value in given.items() if name in TRAINING_OPTIONS}
                 model = AutoModelForSequenceClassification.from_pretrained(
                     model_args.model_name_or_path,
                     use_safetensors=True,
                     trust_remote_code=False,
-                    **dropouts_and_smoothing,
+                    **training_options,
                 )
                 for name in SHAPE_OPTIONS:
                     if name in given and getattr(model.config, name, None) != given[name]:

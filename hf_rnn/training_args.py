@@ -24,13 +24,16 @@ from .tokenization import TOKENIZER_TYPES
 CONFIG_OPTIONS = (
     "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling", "attention_size",
     "embedding_dropout", "word_dropout", "rnn_dropout", "recurrent_weight_dropout", "classifier_dropout",
-    "label_smoothing",
+    "label_smoothing", "adversarial_epsilon",
 )  # fmt: skip
 #: The configuration options that fix a model's shape: a fine-tuning run (`--model_name_or_path`) cannot change them.
 SHAPE_OPTIONS = ("embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling", "attention_size",
                  "nonlinearity")  # fmt: skip
-#: The other configuration options: the dropouts and the label smoothing, rates in [0, 1) a fine-tuning run applies.
-RATE_OPTIONS = tuple(name for name in CONFIG_OPTIONS if name not in SHAPE_OPTIONS)
+#: The other configuration options: the dropouts, the label smoothing and the adversarial step, settings of training
+#: that a fine-tuning run applies.
+TRAINING_OPTIONS = tuple(name for name in CONFIG_OPTIONS if name not in SHAPE_OPTIONS)
+#: The training options that are rates in [0, 1).
+RATE_OPTIONS = tuple(name for name in TRAINING_OPTIONS if name != "adversarial_epsilon")
 #: Metrics `--metric_name` can select the best checkpoint by.
 METRIC_CHOICES = ("accuracy", "macro_f1", "micro_f1", "weighted_f1", "macro_precision", "macro_recall",
                   "subset_accuracy")  # fmt: skip
@@ -98,6 +101,13 @@ class ModelArguments:
             "--label_smoothing_factor)."
         },
     )
+    adversarial_epsilon: float = field(
+        default=_config_default("adversarial_epsilon"),
+        metadata={
+            "help": "Adversarial training (Miyato et al., 2017): also learn from each text with its word vectors "
+            "moved this far (L2 norm) along the loss gradient; 0: off."
+        },
+    )
     nonlinearity: str = field(
         default=_config_default("nonlinearity", RNNConfig),
         metadata={"help": "Simple RNN only: activation.", "choices": ["tanh", "relu"]},
@@ -143,6 +153,8 @@ class ModelArguments:
             if getattr(self, name) is None:  # recurrent_weight_dropout: the family's default
                 continue
             require(0.0 <= getattr(self, name) < 1.0, name, "in [0, 1)", getattr(self, name))
+        require(0.0 <= self.adversarial_epsilon < math.inf, "adversarial_epsilon", "0 or more and finite",
+                self.adversarial_epsilon)  # fmt: skip
         if self.model_type != "rnn" and self.nonlinearity != _config_default("nonlinearity", RNNConfig):
             raise ArgumentError("--nonlinearity applies to the simple RNN only (--model_type rnn).")
 

@@ -35,7 +35,7 @@ from hf_rnn.reference.convert import from_hf
 from hf_rnn.reference.numpy_rnn import Adam, ManualRNN, train_step
 from hf_rnn.threads import configure_threads
 from hf_rnn.tokenization import train_tokenizer
-from hf_rnn.training_args import RATE_OPTIONS, DataArguments, ModelArguments
+from hf_rnn.training_args import TRAINING_OPTIONS, DataArguments, ModelArguments
 
 #: The model options the NumPy RNN computes: `ModelArguments` fields and their one value (the defaults of this script).
 PINNED_MODEL_OPTIONS = {
@@ -44,7 +44,7 @@ PINNED_MODEL_OPTIONS = {
     "bidirectional": False,
     "pooling": "last",
     "nonlinearity": "tanh",
-    **{name: 0.0 for name in RATE_OPTIONS},  # no dropout of any kind, no label smoothing
+    **{name: 0.0 for name in TRAINING_OPTIONS},  # no dropout of any kind, no label smoothing, no adversarial term
 }
 #: `ModelArguments` fields the comparison does not support: each must keep its default.
 UNSUPPORTED_MODEL_OPTIONS = ("model_name_or_path", "embeddings_from", "freeze_embeddings", "embeddings_pca_dims")

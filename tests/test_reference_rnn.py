@@ -315,6 +315,7 @@ def test_to_hf_pins_the_representable_configuration():
     assert {name: getattr(config, name) for name in REPRESENTABLE} == REPRESENTABLE
     assert config.embedding_dropout == config.word_dropout == config.classifier_dropout == 0.0
     assert config.recurrent_weight_dropout == 0.0  # the RNN family's default is 0.3
+    assert config.adversarial_epsilon == 0.0  # the loss is the NumPy RNN's plain cross-entropy
     with pytest.raises(ValueError, match="cannot represent bidirectional="):
         to_hf(manual, bidirectional=True)
 

@@ -89,8 +89,8 @@ def to_hf(manual: ManualRNN, **config_kwargs) -> RNNForSequenceClassification:
     """
     A float32 [`RNNForSequenceClassification`] (in eval mode) holding the weights of `manual`.
 
-    Its config is sized from the weights, with one unidirectional tanh layer, `pooling="last"`, no dropout and no label
-    smoothing (the NumPy RNN's plain cross-entropy), whatever the [`RNNConfig`] defaults.
+    Its config is sized from the weights, with one unidirectional tanh layer, `pooling="last"`, no dropout, no label
+    smoothing and no adversarial term (the NumPy RNN's plain cross-entropy), whatever the [`RNNConfig`] defaults.
 
     Args:
         manual ([`ManualRNN`]): The NumPy RNN; its weights are copied.
@@ -106,6 +106,7 @@ def to_hf(manual: ManualRNN, **config_kwargs) -> RNNForSequenceClassification:
         "recurrent_weight_dropout": 0.0,
         "classifier_dropout": 0.0,
         "label_smoothing": 0.0,
+        "adversarial_epsilon": 0.0,
         **config_kwargs,
     }
     config = RNNConfig(
