@@ -49,7 +49,7 @@ class RecurrentConfig(PreTrainedConfig):
         label_smoothing (`float`, *optional*, defaults to 0.2):
             Label smoothing of the training loss (Szegedy et al., 2016): single-label targets put `label_smoothing`
             of their mass evenly on every class; multi-label targets become `y * (1 - s) + s / 2`.
-        adversarial_epsilon (`float`, *optional*, defaults to 0.25):
+        adversarial_epsilon (`float`, *optional*, defaults to 0.15):
             Adversarial training (Miyato et al., 2017): in training, the loss given `labels` adds the loss of the
             same batch with each text's word vectors moved along the gradient of the first loss (the small change
             that raises it most), by `adversarial_epsilon` times their own L2 norm (all of the text's vectors taken
@@ -89,7 +89,7 @@ class RecurrentConfig(PreTrainedConfig):
     unk_token_id: int | None = 1
     initializer_range: float = 0.1
     label_smoothing: float = 0.2
-    adversarial_epsilon: float = 0.25
+    adversarial_epsilon: float = 0.15
     class_weights: list[float] | None = None
     multi_label_threshold: float = 0.5
     text_column_names: list[str] | None = None

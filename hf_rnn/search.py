@@ -32,6 +32,7 @@ def model_space(trial, model_args: ModelArguments) -> ModelArguments:
         "recurrent_weight_dropout": trial.suggest_float("recurrent_weight_dropout", 0.0, 0.5),
         "classifier_dropout": trial.suggest_float("classifier_dropout", 0.0, 0.5),
         "label_smoothing": trial.suggest_categorical("label_smoothing", [0.0, 0.1, 0.2]),
+        "adversarial_epsilon": trial.suggest_categorical("adversarial_epsilon", [0.0, 0.1, 0.2, 0.3]),
     }
     if sampled["num_layers"] > 1:
         sampled["rnn_dropout"] = trial.suggest_float("rnn_dropout", 0.0, 0.5)

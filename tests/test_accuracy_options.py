@@ -317,7 +317,7 @@ def test_search_scores_trials_on_validation_only(tiny_label_file, tmp_path):
         SearchArguments(n_trials=2),
     )
     assert len(result["trials"]) == 2
-    sampled = {"hidden_size", "pooling", "learning_rate", "recurrent_weight_dropout"}
+    sampled = {"hidden_size", "pooling", "learning_rate", "recurrent_weight_dropout", "adversarial_epsilon"}
     assert sampled <= set(result["best_hyperparameters"])
     assert result["best_validation_accuracy"] == max(trial["validation_accuracy"] for trial in result["trials"])
     saved = json.loads((tmp_path / "search" / "search_results.json").read_text())

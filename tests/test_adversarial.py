@@ -28,7 +28,7 @@ def loss_of(model, **inputs) -> torch.Tensor:
 
 @pytest.mark.parametrize("model_type", sorted(ARCHITECTURES))
 def test_every_family_defaults_to_adversarial_training(model_type):
-    assert ARCHITECTURES[model_type][0]().adversarial_epsilon == 0.25
+    assert ARCHITECTURES[model_type][0]().adversarial_epsilon == 0.15
 
 
 def test_training_loss_adds_the_loss_of_word_vectors_moved_epsilon_along_the_gradient():
