@@ -416,7 +416,9 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
         logits = self.classifier(self.dropout(encoded.pooler_output))
         loss = self._loss(logits, labels) if labels is not None else None
         if adversarial:
-            (gradient,) = torch.autograd.grad(loss, inputs_embeds, retain_graph=True)
+            (gradient,) = torch.autograd.grad(loss, inputs_embeds, retain_graph=True, allow_unused=True)
+            if gradient is None:  # an empty batch (no token read): nothing to move
+                gradient = torch.zeros_like(inputs_embeds)
             real = _real_tokens(attention_mask, inputs_embeds).unsqueeze(-1)
             scale = epsilon * _text_norms(inputs_embeds.detach() * real) / _text_norms(gradient).clamp(min=1e-12)
             step = gradient * scale.view(-1, 1, 1)

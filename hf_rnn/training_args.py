@@ -105,7 +105,7 @@ class ModelArguments:
         default=_config_default("adversarial_epsilon"),
         metadata={
             "help": "Adversarial training (Miyato et al., 2017): also learn from each text with its word vectors "
-            "moved this far (L2 norm) along the loss gradient; 0: off."
+            "moved along the loss gradient by this fraction of their own norm; 0: off."
         },
     )
     nonlinearity: str = field(

@@ -70,6 +70,14 @@ def test_gradients_reach_the_network_with_frozen_embeddings():
     assert all(parameter.grad is not None for name, parameter in model.named_parameters() if "embeddings" not in name)
 
 
+def test_empty_texts_train_without_error():
+    model = small_lstm().train()
+    empty = torch.zeros((2, 0), dtype=torch.long)
+    loss = model(input_ids=empty, attention_mask=empty, labels=LABELS[:2]).loss
+    assert torch.isfinite(loss)
+    loss.backward()
+
+
 def test_attention_mask_of_another_shape_is_named_in_training():
     model = small_lstm(word_dropout=0.5).train()
     with pytest.raises(ValueError, match="`attention_mask` has shape"):
