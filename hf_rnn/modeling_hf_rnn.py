@@ -323,7 +323,7 @@ class RecurrentModel(RecurrentPreTrainedModel):
         valid = torch.arange(length, device=mask.device).unsqueeze(0) < lengths.unsqueeze(1)
 
         if inputs_embeds is None:
-            inputs_embeds = self.embeddings(self._drop_words(input_ids, mask))
+            inputs_embeds = self.embed(input_ids, mask)
         hidden = self.embedding_dropout(inputs_embeds)
         if traced:
             outputs, all_hidden_states, final_state = self._encode_padded(hidden, lengths, valid, output_hidden_states)
