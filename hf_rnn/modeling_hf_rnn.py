@@ -413,21 +413,36 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
             output_hidden_states=output_hidden_states,
             return_dict=True,
         )
-        logits = self.classifier(self.dropout(encoded.pooler_output))
+        logits = self._classify(encoded.pooler_output)
         loss = self._loss(logits, labels) if labels is not None else None
         if adversarial:
-            (gradient,) = torch.autograd.grad(loss, inputs_embeds, retain_graph=True, allow_unused=True)
-            if gradient is None:  # an empty batch (no token read): nothing to move
-                gradient = torch.zeros_like(inputs_embeds)
-            real = _real_tokens(attention_mask, inputs_embeds).unsqueeze(-1)
-            scale = epsilon * _text_norms(inputs_embeds.detach() * real) / _text_norms(gradient).clamp(min=1e-12)
-            step = gradient * scale.view(-1, 1, 1)
-            moved = self.encoder(inputs_embeds=inputs_embeds + step, attention_mask=attention_mask)
-            loss = loss + self._loss(self.classifier(self.dropout(moved.pooler_output)), labels)
+            loss = loss + self._adversarial_loss(loss, inputs_embeds, attention_mask, labels, epsilon)
         if not return_dict:
             output = (logits,) + ((encoded.hidden_states,) if encoded.hidden_states is not None else ())
             return ((loss,) + output) if loss is not None else output
         return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
+
+    def _classify(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(pooled))
+
+    def _adversarial_loss(
+        self,
+        loss: torch.Tensor,
+        inputs_embeds: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        labels: torch.Tensor,
+        epsilon: float,
+    ) -> torch.Tensor:
+        """The loss of the batch read again with each text's word vectors moved along the gradient of `loss`, by
+        `epsilon` times the norm of the text's real word vectors (Miyato et al., 2017)."""
+        (gradient,) = torch.autograd.grad(loss, inputs_embeds, retain_graph=True, allow_unused=True)
+        if gradient is None:  # an empty batch (no token read): nothing to move
+            gradient = torch.zeros_like(inputs_embeds)
+        real = _real_tokens(attention_mask, inputs_embeds).unsqueeze(-1)
+        scale = epsilon * _text_norms(inputs_embeds.detach() * real) / _text_norms(gradient).clamp(min=1e-12)
+        step = gradient * scale.view(-1, 1, 1)
+        moved = self.encoder(inputs_embeds=inputs_embeds + step, attention_mask=attention_mask)
+        return self._loss(self._classify(moved.pooler_output), labels)
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.config.problem_type is None:
